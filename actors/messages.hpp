@@ -1,0 +1,74 @@
+// The atoms and message types the actors of a worker process exchange, in one place.
+#pragma once
+
+#include "actors/handler.hpp"
+#include "transport/envelope.hpp"
+#include "transport/message.hpp"
+
+#include <caf/all.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace smith::actors {
+
+// -- atoms ---------------------------------------------------------------------------------------
+
+/// fetcher → dispatcher: a message arrived.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+/// worker → dispatcher: I am up and idle.
+using register_atom = caf::atom_constant<caf::atom("register")>;
+/// dispatcher → worker: run this task.
+using run_atom = caf::atom_constant<caf::atom("run")>;
+/// worker → dispatcher: the attempt ended.
+using done_atom = caf::atom_constant<caf::atom("done")>;
+/// publisher callback → dispatcher: a result or dead letter is stored (or not).
+using stored_atom = caf::atom_constant<caf::atom("stored")>;
+/// confirmation callback → dispatcher: the server took the ack or term of an attempt.
+using settled_atom = caf::atom_constant<caf::atom("settled")>;
+/// dispatcher → itself: heartbeats and deadlines.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// service → dispatcher: stop fetching, finish in-flight work, nak the rest.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// dispatcher → itself: the drain timeout passed.
+using drain_deadline_atom = caf::atom_constant<caf::atom("drainend")>;
+/// dispatcher → itself: try to bind the consumer again.
+using bind_atom = caf::atom_constant<caf::atom("bind")>;
+/// The key under which the dispatcher registers itself, so restarted workers find it.
+using dispatcher_atom = caf::atom_constant<caf::atom("dispatch")>;
+
+// -- message types -------------------------------------------------------------------------------
+
+// Local only (never serialized): shared pointers move ownership between actors without copies.
+using message_ptr = std::shared_ptr<transport::message>;
+using task_ptr = std::shared_ptr<const transport::task>;
+using cancel_flag = std::shared_ptr<std::atomic<bool>>;
+
+/// What the dispatcher hands a worker.
+struct job {
+  std::uint64_t seq = 0; ///< the stream sequence: the in-flight key
+  task_ptr task;
+  std::uint32_t attempt = 1;
+  cancel_flag cancelled;
+};
+
+/// What a worker hands back.
+struct job_done {
+  std::uint64_t seq = 0;
+  outcome result;
+  bool handler_threw = false;
+};
+
+/// A publisher outcome for in-flight key `seq`.
+struct store_outcome {
+  std::uint64_t ref = 0;
+  bool ok = false;
+  std::string error;
+};
+
+} // namespace smith::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::message_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::job_done)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::store_outcome)

@@ -1,0 +1,25 @@
+// One JSON line per finished attempt, in the shape the operators' CloudWatch Logs Insights
+// queries expect: the word task_duration, a string task_id, an integer duration_ms, and on
+// failure level ERROR with a string error_type.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace smith::actors {
+
+struct task_end {
+  std::string task_id;
+  std::string type;
+  std::string role;
+  std::string outcome; ///< succeeded, retried, failed, dead
+  std::uint32_t attempt = 1;
+  std::chrono::milliseconds duration{0};
+  std::string error_type;
+  std::string error;
+};
+
+void log_task_end(const task_end& t);
+
+} // namespace smith::actors

@@ -1,0 +1,62 @@
+#include "services/http_server.hpp"
+
+#include <httplib.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace smith::services {
+
+struct http_server::impl {
+  httplib::Server server;
+  std::thread thread;
+};
+
+http_server::http_server(const std::string& host, int port, http_endpoints ep)
+  : impl_(std::make_unique<impl>()) {
+  auto& srv = impl_->server;
+  auto answer = [](httplib::Response& res, bool ok, const char* what) {
+    res.status = ok ? 200 : 503;
+    res.set_content(std::string{R"({"status":")"} + (ok ? "ok" : what) + "\"}", "application/json");
+  };
+  srv.Get("/health", [ep, answer](const httplib::Request&, httplib::Response& res) {
+    answer(res, ep.healthy(), "unhealthy");
+  });
+  srv.Get("/ready", [ep, answer](const httplib::Request&, httplib::Response& res) {
+    answer(res, ep.ready(), "not ready");
+  });
+  srv.Get("/metrics", [ep](const httplib::Request&, httplib::Response& res) {
+    res.set_content(ep.metrics(), "text/plain; version=0.0.4");
+  });
+  srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 404)
+      res.set_content(R"({"error":"not_found","detail":"try /health, /ready or /metrics"})",
+                      "application/json");
+  });
+  port_ = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0)
+    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port)
+                             + ". Hint: another process holds the port; set SMITH_HTTP_PORT");
+  impl_->thread = std::thread{[this] { impl_->server.listen_after_bind(); }};
+}
+
+http_server::~http_server() {
+  impl_->server.stop();
+  if (impl_->thread.joinable())
+    impl_->thread.join();
+}
+
+int http_get_status(const std::string& url, int timeout_ms) {
+  // url: http://host:port/path
+  auto rest = url.starts_with("http://") ? url.substr(7) : url;
+  auto slash = rest.find('/');
+  auto hostport = rest.substr(0, slash);
+  auto path = slash == std::string::npos ? std::string{"/"} : rest.substr(slash);
+  httplib::Client cli{"http://" + hostport};
+  cli.set_connection_timeout(std::chrono::milliseconds{timeout_ms});
+  cli.set_read_timeout(std::chrono::milliseconds{timeout_ms});
+  auto res = cli.Get(path);
+  return res ? res->status : 0;
+}
+
+} // namespace smith::services

@@ -1,0 +1,40 @@
+// The service's HTTP side on :8080: /health (liveness), /ready (readiness), /metrics
+// (Prometheus text). It runs on its own thread; handlers only read atomics and callbacks.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace smith::services {
+
+struct http_endpoints {
+  std::function<bool()> healthy;
+  std::function<bool()> ready;
+  std::function<std::string()> metrics;
+};
+
+class http_server {
+public:
+  /// Binds `host:port` (port 0 picks a free one) and serves on a thread. Throws
+  /// std::runtime_error naming the address when it cannot bind.
+  http_server(const std::string& host, int port, http_endpoints endpoints);
+  ~http_server();
+
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  int port() const noexcept {
+    return port_;
+  }
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  int port_ = 0;
+};
+
+/// GET `url`; returns the status code, or 0 when nothing answered. For `smith health`.
+int http_get_status(const std::string& url, int timeout_ms);
+
+} // namespace smith::services

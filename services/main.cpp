@@ -1,0 +1,40 @@
+// The `smith` binary: one executable for every role and every command.
+#include "services/topology_command.hpp"
+#include "services/worker_command.hpp"
+#include "transport/library.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+
+int main(int argc, char** argv) {
+  // Block SIGTERM and SIGINT before any thread exists (nats.c starts some when it opens), so
+  // every thread inherits the mask and `smith worker` receives them through sigwait alone.
+  // One-shot commands unblock them again and keep the default: terminate.
+  smith::services::block_stop_signals();
+  smith::transport::library nats;
+  CLI::App app{"MisterSmith: tasks on NATS JetStream, run by supervised C++ actors.\n"
+               "Connection and topology settings come from SMITH_* variables (docs/CONFIG.md)."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "smith " SMITH_VERSION);
+  smith::services::add_topology_command(app);
+  smith::services::add_worker_command(app);
+  smith::services::add_health_command(app);
+  app.parse_complete_callback([&app] {
+    if (app.got_subcommand("worker"))
+      return;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

@@ -1,0 +1,98 @@
+#include "harness.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+
+using namespace smith::testing;
+
+TEST_CASE("the same task id published twice is stored once") {
+  single_server s;
+  auto first = s.publish(make_task("dup-1"));
+  auto second = s.publish(make_task("dup-1"));
+  CHECK_FALSE(first.duplicate);
+  CHECK(second.duplicate);
+  CHECK(second.sequence == first.sequence);
+  auto info = must(s.consumer()->info());
+  CHECK(info.num_pending == 1);
+}
+
+TEST_CASE("asynchronous publishes each report their own outcome") {
+  single_server s;
+  std::mutex mtx;
+  std::set<std::string> acked;
+  std::set<std::string> failed;
+  std::set<std::uint64_t> refs;
+  auto pub = must(
+    tp::publisher::create(s.conn, {}, [&](std::uint64_t ref, std::string_view id, const auto& r) {
+      std::lock_guard guard{mtx};
+      (r ? acked : failed).insert(std::string{id});
+      refs.insert(ref);
+    }));
+  constexpr int n = 500;
+  for (int i = 0; i < n; ++i)
+    must(pub->publish_async(
+      must(tp::task_message(s.names, "test", make_task("a-" + std::to_string(i)))), 1000 + i));
+  // One message too large for the stream: its own completion carries the error.
+  must(pub->publish_async(
+    must(tp::task_message(s.names, "test", make_task("too-big", std::string(80 * 1024, 'x'))))));
+  must(pub->wait_complete(10s));
+  std::lock_guard guard{mtx};
+  CHECK(acked.size() == n);
+  CHECK(failed == std::set<std::string>{"too-big"});
+  CHECK(pub->pending() == 0);
+  CHECK(refs.size() == n + 1); // each publish came back with its own reference
+  CHECK(*refs.begin() == 0);   // the too-big one, published without a reference
+  CHECK(*refs.rbegin() == 1000 + n - 1);
+}
+
+TEST_CASE("a synchronous publish over the stream's size limit is too_large, not retryable") {
+  single_server s;
+  auto msg = must(tp::task_message(s.names, "test", make_task("big", std::string(80 * 1024, 'x'))));
+  auto r = s.pub->publish(msg, 5s);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code() == tp::errc::too_large);
+  CHECK_FALSE(r.error().retryable());
+}
+
+TEST_CASE("with the server gone, asynchronous publishing turns into backpressure and loses "
+          "nothing once the server is back") {
+  single_server s;
+  std::atomic<int> acked{0};
+  tp::publisher::options opts;
+  opts.max_pending = 8;
+  opts.stall_wait = 100ms;
+  auto pub =
+    must(tp::publisher::create(s.conn, opts, [&](std::uint64_t, std::string_view, const auto& r) {
+      if (r)
+        ++acked;
+    }));
+  s.server.kill();
+  REQUIRE(wait_until([&] { return !s.conn->connected(); }, 10s));
+  int accepted = 0;
+  tp::expected<void> last;
+  for (int i = 0; i < 20 && last; ++i) {
+    last = pub->publish_async(
+      must(tp::task_message(s.names, "test", make_task("bp-" + std::to_string(i)))));
+    if (last)
+      ++accepted;
+  }
+  REQUIRE_FALSE(last.has_value());
+  CHECK(last.error().code() == tp::errc::backpressure);
+  CHECK(last.error().retryable());
+  CHECK(accepted == 8);
+  s.server.start();
+  must(pub->wait_complete(15s));
+  CHECK(acked.load() == accepted);
+  CHECK(must(s.consumer()->info()).num_pending == static_cast<std::uint64_t>(accepted));
+}
+
+TEST_CASE("task_message refuses ids and types that cannot stand in a subject") {
+  tp::subjects names;
+  CHECK(tp::task_message(names, "test", make_task("a.b")).error().code()
+        == tp::errc::invalid_argument);
+  auto t = make_task("ok");
+  t.type = "has space";
+  CHECK_FALSE(tp::task_message(names, "test", t).has_value());
+  CHECK_FALSE(tp::task_message(names, "a>", make_task("ok")).has_value());
+}

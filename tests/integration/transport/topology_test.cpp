@@ -1,0 +1,93 @@
+#include "harness.hpp"
+
+using namespace smith::testing;
+using tp::applied;
+
+TEST_CASE("applying the topology twice creates it once and then changes nothing") {
+  nats_server server;
+  auto conn = connect_to(server.url());
+  auto cfg = test_topology();
+  auto first = must(tp::apply(*conn, tp::declare(cfg)));
+  REQUIRE(first.size() == 4); // three streams, one consumer
+  for (const auto& a : first)
+    CHECK_MESSAGE(a.what == applied::change::created, a.name);
+  auto second = must(tp::apply(*conn, tp::declare(cfg)));
+  for (const auto& a : second)
+    CHECK_MESSAGE(a.what == applied::change::unchanged, a.name);
+}
+
+TEST_CASE("a changed ack_wait and max_age are updated in place and named") {
+  nats_server server;
+  auto conn = connect_to(server.url());
+  auto cfg = test_topology();
+  must(tp::apply(*conn, tp::declare(cfg)));
+  cfg.ack_wait = 7s;
+  cfg.results_max_age = 2h;
+  auto out = must(tp::apply(*conn, tp::declare(cfg)));
+  bool saw_consumer = false;
+  bool saw_results = false;
+  for (const auto& a : out) {
+    if (a.name == "SMITH_TASKS/role-test") {
+      saw_consumer = true;
+      CHECK(a.what == applied::change::updated);
+      CHECK(a.fields == std::vector<std::string>{"ack_wait"});
+    }
+    if (a.name == "SMITH_RESULTS") {
+      saw_results = true;
+      CHECK(a.what == applied::change::updated);
+      CHECK(a.fields == std::vector<std::string>{"max_age"});
+    }
+  }
+  CHECK(saw_consumer);
+  CHECK(saw_results);
+}
+
+TEST_CASE("create_only creates what is missing and reports drift without changing the server") {
+  nats_server server;
+  auto conn = connect_to(server.url());
+  auto cfg = test_topology();
+  auto first = must(tp::apply(*conn, tp::declare(cfg), tp::apply_mode::create_only));
+  for (const auto& a : first)
+    CHECK_MESSAGE(a.what == applied::change::created, a.name);
+  auto other = cfg;
+  other.ack_wait = 300s; // a process started with other settings
+  auto out = must(tp::apply(*conn, tp::declare(other), tp::apply_mode::create_only));
+  bool saw_consumer = false;
+  for (const auto& a : out) {
+    if (a.name != "SMITH_TASKS/role-test") {
+      CHECK_MESSAGE(a.what == applied::change::unchanged, a.name);
+      continue;
+    }
+    saw_consumer = true;
+    CHECK(a.what == applied::change::drifted);
+    CHECK(a.fields == std::vector<std::string>{"ack_wait"});
+  }
+  CHECK(saw_consumer);
+  auto info = must(tp::consumer_info(*conn, "SMITH_TASKS", "role-test"));
+  CHECK(info.ack_wait == cfg.ack_wait); // the server kept its value
+  CHECK(info.max_deliver == cfg.max_deliver);
+}
+
+TEST_CASE("a stream that exists with another retention is a conflict naming the field") {
+  nats_server server;
+  auto conn = connect_to(server.url());
+  auto cfg = test_topology();
+  auto t = tp::declare(cfg);
+  t.streams[0].retention = tp::retention::limits; // SMITH_TASKS, made by someone else
+  t.consumers.clear();
+  must(tp::apply(*conn, t));
+  auto out = tp::apply(*conn, tp::declare(cfg));
+  REQUIRE_FALSE(out.has_value());
+  CHECK(out.error().code() == tp::errc::conflict);
+  CHECK(out.error().message().find("`retention`") != std::string::npos);
+  CHECK(out.error().message().find("SMITH_TASKS") != std::string::npos);
+  CHECK_FALSE(out.error().retryable());
+}
+
+TEST_CASE("binding a consumer that was never declared says how to create it") {
+  single_server s;
+  auto c = tp::pull_consumer::bind(s.conn, s.names.tasks_stream(), "role-nobody");
+  REQUIRE_FALSE(c.has_value());
+  CHECK(c.error().code() == tp::errc::not_found);
+  CHECK(c.error().message().find("topology") != std::string::npos);
+}

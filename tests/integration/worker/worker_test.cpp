@@ -1,0 +1,219 @@
+#include "worker_harness.hpp"
+
+#include "transport/headers.hpp"
+
+#include <regex>
+
+using namespace smith::testing;
+
+namespace {
+
+struct fixture {
+  explicit fixture(tp::topology_config cfg = worker_topology())
+    : s(std::move(cfg)), results(*s.conn) {
+  }
+
+  static tp::topology_config worker_topology() {
+    auto cfg = test_topology();
+    cfg.ack_wait = 2s;
+    cfg.max_deliver = 3;
+    return cfg;
+  }
+
+  void publish(const std::string& id, const std::string& type, std::string payload) {
+    s.publish(task_of(id, type, std::move(payload)));
+  }
+
+  bool wait_results(std::size_t n, std::chrono::milliseconds deadline = 60s) {
+    return wait_until([&] { return results.distinct() >= n; }, deadline);
+  }
+
+  single_server s;
+  result_collector results;
+  temp_dir dir{"smith-worker-test-"};
+};
+
+std::uint64_t metric(const std::string& text, const std::string& name) {
+  std::regex re{name + R"((\{[^}]*\})? (\d+))"};
+  std::uint64_t sum = 0;
+  for (std::sregex_iterator it{text.begin(), text.end(), re}, end; it != end; ++it)
+    sum += std::stoull((*it)[2]);
+  return sum;
+}
+
+} // namespace
+
+TEST_CASE("a worker runs echo tasks and publishes their results") {
+  fixture f;
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "4"}};
+  REQUIRE_MESSAGE(w.wait_ready(), w.log_text());
+  CHECK(w.status("/health") == 200);
+  for (int i = 0; i < 20; ++i)
+    f.publish("e-" + std::to_string(i), "echo", "hello " + std::to_string(i));
+  REQUIRE_MESSAGE(f.wait_results(20), w.log_text());
+  auto r = f.results.get("e-7");
+  REQUIRE(r.has_value());
+  CHECK(r->ok);
+  CHECK(r->output == "hello 7");
+  CHECK(r->attempts == 1);
+  CHECK(r->worker.find(':') != std::string::npos);
+  CHECK(metric(w.metrics(), "smith_tasks_total") == 20);
+  // Log lines carry what the operators' queries parse.
+  CHECK(w.log_text().find(R"("msg":"task_duration","task_id":"e-7")") != std::string::npos);
+}
+
+TEST_CASE("a crashing handler is retried after its actor restarts, and then succeeds") {
+  fixture f;
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  REQUIRE_MESSAGE(w.wait_ready(), w.log_text());
+  f.publish("crash-1", "fail", R"({"fail_times":1})");
+  REQUIRE_MESSAGE(f.wait_results(1), w.log_text());
+  auto r = f.results.get("crash-1");
+  REQUIRE(r.has_value());
+  CHECK(r->ok);
+  CHECK(r->attempts == 2);
+  CHECK(metric(w.metrics(), "smith_actor_restarts_total") >= 1);
+  CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
+}
+
+TEST_CASE("past the restart intensity /health turns 503 and the process exits non-zero") {
+  fixture f;
+  worker_process w{
+    f.s.server.url(),
+    f.dir,
+    {"--concurrency", "1", "--max-restarts", "1", "--restart-period", "60s", "--exit-grace", "3s"}};
+  REQUIRE_MESSAGE(w.wait_ready(), w.log_text());
+  for (int i = 0; i < 3; ++i)
+    f.publish("boom-" + std::to_string(i), "fail", R"({"fail_times":100})");
+  CHECK_MESSAGE(wait_until([&] { return w.status("/health") == 503; }, 30s), w.log_text());
+  REQUIRE(wait_until([&] { return !w.process.running(); }, 30s));
+  CHECK(w.process.describe_exit() == "exited with status 3");
+  CHECK(w.log_text().find("restart_intensity") != std::string::npos);
+}
+
+TEST_CASE("a worker never holds more tasks than its concurrency") {
+  fixture f;
+  constexpr int n = 200;
+  for (int i = 0; i < n; ++i)
+    f.publish("bp-" + std::to_string(i), "sleep", "5");
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  auto consumer = f.s.consumer();
+  std::int64_t most = 0;
+  int samples = 0;
+  REQUIRE_MESSAGE(wait_until(
+                    [&] {
+                      if (auto info = consumer->info()) {
+                        most = std::max(most, info->num_ack_pending);
+                        ++samples;
+                      }
+                      return f.results.distinct() >= n;
+                    },
+                    120s, 5ms),
+                  w.log_text());
+  MESSAGE("num_ack_pending sampled " << samples << " times, at most " << most);
+  CHECK(samples > 20);
+  CHECK(most <= 2);
+  CHECK(most >= 1);
+}
+
+TEST_CASE("kill -9 of one of two workers mid-task loses nothing") {
+  fixture f;
+  worker_process a{f.s.server.url(), f.dir, {"--concurrency", "4"}};
+  worker_process b{f.s.server.url(), f.dir, {"--concurrency", "4"}};
+  REQUIRE(a.wait_ready());
+  REQUIRE(b.wait_ready());
+  constexpr int n = 100;
+  for (int i = 0; i < n; ++i)
+    f.publish("k9-" + std::to_string(i), "sleep", "50");
+  REQUIRE(wait_until([&] { return f.results.distinct() >= 10; }, 60s));
+  a.process.kill();
+  REQUIRE_MESSAGE(f.wait_results(n, 120s), b.log_text());
+  CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
+  MESSAGE("duplicate results after kill -9: " << f.results.duplicates());
+}
+
+TEST_CASE("SIGTERM lets in-flight tasks finish, hands the rest back, and exits 0") {
+  fixture f;
+  worker_process a{f.s.server.url(), f.dir, {"--concurrency", "2", "--drain-timeout", "30s"}};
+  REQUIRE(a.wait_ready());
+  constexpr int n = 20;
+  for (int i = 0; i < n; ++i)
+    f.publish("term-" + std::to_string(i), "sleep", "300");
+  auto consumer = f.s.consumer();
+  REQUIRE(wait_until(
+    [&] {
+      auto info = consumer->info();
+      return info && info->num_ack_pending == 2;
+    },
+    20s));
+  ::kill(a.process.pid(), SIGTERM);
+  REQUIRE(wait_until([&] { return !a.process.running(); }, 40s));
+  CHECK(a.process.describe_exit() == "exited with status 0");
+  auto done_by_a = f.results.distinct();
+  CHECK(done_by_a >= 2); // the two in flight finished
+  worker_process b{f.s.server.url(), f.dir, {"--concurrency", "4"}};
+  REQUIRE_MESSAGE(f.wait_results(n, 60s), b.log_text());
+  CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
+  CHECK(a.log_text().find("\"draining\"") != std::string::npos);
+}
+
+TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the worker goes on") {
+  fixture f;
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  REQUIRE(w.wait_ready());
+  tp::outgoing junk;
+  junk.subject = "smith.task.test.echo";
+  junk.body = "this is not msgpack";
+  junk.msg_id = "junk-1";
+  must(f.s.pub->publish(junk, 5s));
+  f.publish("after-junk", "echo", "still here");
+  REQUIRE(f.wait_results(1));
+  CHECK(f.results.get("after-junk")->ok);
+  REQUIRE(wait_until([&] { return stream_msgs(*f.s.conn, "SMITH_DLQ") == 1; }, 10s));
+  natsMsg* m = nullptr; // read the dead letter back
+  REQUIRE(js_GetLastMsg(&m, f.s.conn->jetstream(), "SMITH_DLQ", "smith.dlq.test.unknown", nullptr,
+                        nullptr)
+          == NATS_OK);
+  tp::msg_handle hold{m};
+  auto dl = must(tp::decode_dead_letter(
+    {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))}));
+  CHECK(dl.reason.find("undecodable task body") != std::string::npos);
+  CHECK(dl.original == "this is not msgpack");
+  CHECK(dl.subject == "smith.task.test.echo");
+}
+
+TEST_CASE("exec refuses a program that is not on the allow-list, with a clear error result") {
+  fixture f;
+  worker_process w{
+    f.s.server.url(), f.dir, {"--concurrency", "1"}, {{"SMITH_EXEC_ALLOW", "echo=/bin/echo"}}};
+  REQUIRE(w.wait_ready());
+  f.publish("ex-ok", "exec", R"({"argv":["echo","hi"]})");
+  f.publish("ex-no", "exec", R"({"argv":["rm","-rf","/tmp/x"]})");
+  REQUIRE_MESSAGE(f.wait_results(2), w.log_text());
+  CHECK(f.results.get("ex-ok")->ok);
+  auto no = f.results.get("ex-no");
+  CHECK_FALSE(no->ok);
+  REQUIRE(no->error.has_value());
+  CHECK(no->error->find("allow-list") != std::string::npos);
+}
+
+TEST_CASE("a user's own worker binary runs its handlers and keeps the built-in ones") {
+  const char* bin = std::getenv("CUSTOM_WORKER_BIN");
+  REQUIRE_MESSAGE(bin != nullptr, "CUSTOM_WORKER_BIN is not set: run through meson test");
+  fixture f;
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}, {}, {bin}};
+  REQUIRE_MESSAGE(w.wait_ready(), w.log_text());
+  f.publish("shout-1", "shout", "hello");
+  f.publish("wc-empty", "word_count", "");
+  f.publish("echo-1", "echo", "built in");
+  REQUIRE_MESSAGE(f.wait_results(3), w.log_text());
+  CHECK(f.results.get("shout-1")->output == "HELLO");
+  CHECK(f.results.get("echo-1")->output == "built in");
+  auto wc = f.results.get("wc-empty");
+  CHECK_FALSE(wc->ok);
+  CHECK(wc->error->find("payload is empty") != std::string::npos);
+  REQUIRE(wait_until([&] { return stream_msgs(*f.s.conn, "SMITH_DLQ") == 1; }, 10s));
+  ::kill(w.process.pid(), SIGTERM);
+  REQUIRE(wait_until([&] { return !w.process.running(); }, 30s));
+  CHECK(w.process.describe_exit() == "exited with status 0");
+}

@@ -1,0 +1,162 @@
+#include "transport/config.hpp"
+
+#include <doctest/doctest.h>
+
+#include <map>
+
+namespace tp = smith::transport;
+using namespace std::chrono_literals;
+
+namespace {
+
+tp::env_lookup env_of(std::map<std::string, std::string> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    if (auto it = vars.find(std::string{name}); it != vars.end())
+      return it->second;
+    return std::nullopt;
+  };
+}
+
+std::string topology_error(std::map<std::string, std::string> vars) {
+  auto cfg = tp::parse_topology_config(env_of(std::move(vars)));
+  REQUIRE_FALSE(cfg.has_value());
+  CHECK(cfg.error().code() == tp::errc::invalid_argument);
+  return cfg.error().message();
+}
+
+std::string connection_error(std::map<std::string, std::string> vars) {
+  auto cfg = tp::parse_connection_config(env_of(std::move(vars)));
+  REQUIRE_FALSE(cfg.has_value());
+  return cfg.error().message();
+}
+
+} // namespace
+
+TEST_CASE("durations take ms, s, m, h and d, and combinations of them") {
+  CHECK(*tp::parse_duration("250ms") == 250ms);
+  CHECK(*tp::parse_duration("30s") == 30s);
+  CHECK(*tp::parse_duration("2m") == 120s);
+  CHECK(*tp::parse_duration("1h") == 3600s);
+  CHECK(*tp::parse_duration("14d") == 14 * 24h);
+  CHECK(*tp::parse_duration("1m30s") == 90s);
+  CHECK(*tp::parse_duration("0") == 0ms);
+}
+
+TEST_CASE("a duration without a unit, with junk or negative is refused with an example") {
+  for (auto bad : {"", "5", "5x", "s", "-1s", "1.5s", "99999999999999999999d"}) {
+    auto d = tp::parse_duration(bad);
+    CHECK_MESSAGE(!d.has_value(), bad);
+  }
+  CHECK(tp::parse_duration("5").error().message().find("needs a unit") != std::string::npos);
+}
+
+TEST_CASE("no variables set gives the documented defaults") {
+  auto topo = tp::parse_topology_config(env_of({}));
+  REQUIRE(topo.has_value());
+  CHECK(topo->prefix == "smith");
+  CHECK(topo->ack_wait == 300s);
+  CHECK(topo->max_deliver == 3);
+  CHECK(topo->duplicate_window == 2min);
+  CHECK(topo->dlq_max_age == 14 * 24h);
+  CHECK(topo->roles == std::vector<std::string>{"compile", "analyze", "execute"});
+  auto conn = tp::parse_connection_config(env_of({}));
+  REQUIRE(conn.has_value());
+  CHECK(conn->servers == std::vector<std::string>{"nats://127.0.0.1:4222"});
+  CHECK(conn->retry_on_failed_connect);
+}
+
+TEST_CASE("every topology variable is read") {
+  auto cfg = tp::parse_topology_config(env_of({
+    {"SMITH_PREFIX", "acme"},
+    {"SMITH_REPLICAS", "3"},
+    {"SMITH_ACK_WAIT", "45s"},
+    {"SMITH_MAX_DELIVER", "5"},
+    {"SMITH_BACKOFF", "10s, 1m,5m"},
+    {"SMITH_MAX_ACK_PENDING", "64"},
+    {"SMITH_DUPLICATE_WINDOW", "5m"},
+    {"SMITH_MAX_MSG_BYTES", "2097152"},
+    {"SMITH_MAX_TASKS", "100000"},
+    {"SMITH_RESULTS_MAX_AGE", "2h"},
+    {"SMITH_DLQ_MAX_AGE", "7d"},
+    {"SMITH_ROLES", "compile,execute"},
+  }));
+  REQUIRE_MESSAGE(cfg.has_value(), cfg.error().message());
+  CHECK(cfg->prefix == "acme");
+  CHECK(cfg->replicas == 3);
+  CHECK(cfg->ack_wait == 45s);
+  CHECK(cfg->max_deliver == 5);
+  CHECK(cfg->backoff == std::vector<std::chrono::milliseconds>{10s, 60s, 300s});
+  CHECK(cfg->max_ack_pending == 64);
+  CHECK(cfg->duplicate_window == 5min);
+  CHECK(cfg->max_msg_bytes == 2097152);
+  CHECK(cfg->max_tasks == 100000);
+  CHECK(cfg->results_max_age == 2h);
+  CHECK(cfg->dlq_max_age == 7 * 24h);
+  CHECK(cfg->roles == std::vector<std::string>{"compile", "execute"});
+}
+
+TEST_CASE("every connection variable is read") {
+  auto cfg = tp::parse_connection_config(env_of({
+    {"SMITH_NATS_URL", "nats://a:4222,tls://b:4222"},
+    {"SMITH_NATS_NAME", "worker-compile"},
+    {"SMITH_NATS_USER", "compile"},
+    {"SMITH_NATS_PASSWORD", "secret"},
+    {"SMITH_NATS_TLS_CA", "/etc/ca.pem"},
+    {"SMITH_NATS_TLS_CERT", "/etc/cert.pem"},
+    {"SMITH_NATS_TLS_KEY", "/etc/key.pem"},
+    {"SMITH_NATS_CONNECT_TIMEOUT", "3s"},
+    {"SMITH_NATS_RECONNECT_WAIT", "200ms"},
+    {"SMITH_NATS_RECONNECT_WAIT_MAX", "10s"},
+    {"SMITH_NATS_RECONNECT_JITTER", "1s"},
+    {"SMITH_NATS_REQUEST_TIMEOUT", "8s"},
+    {"SMITH_NATS_SEND_ASAP", "no"},
+  }));
+  REQUIRE_MESSAGE(cfg.has_value(), cfg.error().message());
+  CHECK(cfg->servers == std::vector<std::string>{"nats://a:4222", "tls://b:4222"});
+  CHECK(cfg->name == "worker-compile");
+  CHECK(cfg->user == "compile");
+  CHECK(cfg->password == "secret");
+  CHECK(cfg->tls_ca == "/etc/ca.pem");
+  CHECK(cfg->tls_cert == "/etc/cert.pem");
+  CHECK(cfg->tls_key == "/etc/key.pem");
+  CHECK(cfg->connect_timeout == 3s);
+  CHECK(cfg->reconnect_wait == 200ms);
+  CHECK(cfg->reconnect_wait_max == 10s);
+  CHECK(cfg->reconnect_jitter == 1s);
+  CHECK(cfg->request_timeout == 8s);
+  CHECK_FALSE(cfg->send_asap);
+}
+
+TEST_CASE("bad topology values are refused, naming the variable and the value") {
+  CHECK(topology_error({{"SMITH_REPLICAS", "three"}}).find("SMITH_REPLICAS=\"three\"") == 0);
+  CHECK(topology_error({{"SMITH_REPLICAS", "7"}}).find("1 to 5") != std::string::npos);
+  CHECK(topology_error({{"SMITH_ACK_WAIT", "500ms"}}).find("SMITH_ACK_WAIT") == 0);
+  CHECK(topology_error({{"SMITH_MAX_DELIVER", "0"}}).find("SMITH_MAX_DELIVER") == 0);
+  CHECK(topology_error({{"SMITH_MAX_DELIVER", "2"}, {"SMITH_BACKOFF", "1s,2s"}})
+          .find("Hint: raise SMITH_MAX_DELIVER")
+        != std::string::npos);
+  CHECK(topology_error({{"SMITH_BACKOFF", "1s,oops"}}).find("SMITH_BACKOFF") == 0);
+  CHECK(topology_error({{"SMITH_PREFIX", "a.b"}}).find("SMITH_PREFIX") == 0);
+  CHECK(topology_error({{"SMITH_ROLES", "compile,bad role"}}).find("bad role")
+        != std::string::npos);
+  CHECK(topology_error({{"SMITH_ROLES", " , "}}).find("SMITH_ROLES") == 0);
+  CHECK(topology_error({{"SMITH_MAX_MSG_BYTES", "12"}}).find("SMITH_MAX_MSG_BYTES") == 0);
+  CHECK(topology_error({{"SMITH_MAX_TASKS", "0"}}).find("SMITH_MAX_TASKS") == 0);
+}
+
+TEST_CASE("bad connection values are refused, naming the variable") {
+  CHECK(connection_error({{"SMITH_NATS_URL", "http://x:4222"}}).find("nats:// or tls://")
+        != std::string::npos);
+  CHECK(
+    connection_error({{"SMITH_NATS_TOKEN", "t"}, {"SMITH_NATS_USER", "u"}}).find("SMITH_NATS_TOKEN")
+    != std::string::npos);
+  CHECK(connection_error({{"SMITH_NATS_PASSWORD", "p"}}).find("SMITH_NATS_USER")
+        != std::string::npos);
+  CHECK(connection_error({{"SMITH_NATS_TLS_CERT", "/c.pem"}}).find("SMITH_NATS_TLS_KEY")
+        != std::string::npos);
+  CHECK(connection_error({{"SMITH_NATS_SEND_ASAP", "maybe"}}).find("SMITH_NATS_SEND_ASAP") == 0);
+  CHECK(connection_error(
+          {{"SMITH_NATS_RECONNECT_WAIT", "10s"}, {"SMITH_NATS_RECONNECT_WAIT_MAX", "1s"}})
+          .find("SMITH_NATS_RECONNECT_WAIT_MAX")
+        != std::string::npos);
+}

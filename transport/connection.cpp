@@ -1,0 +1,235 @@
+#include "transport/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <random>
+#include <vector>
+
+namespace smith::transport {
+
+std::string_view to_string(connection_event_kind kind) noexcept {
+  switch (kind) {
+    case connection_event_kind::disconnected:
+      return "disconnected";
+    case connection_event_kind::reconnected:
+      return "reconnected";
+    case connection_event_kind::closed:
+      return "closed";
+    case connection_event_kind::async_error:
+      return "async_error";
+  }
+  return "unknown";
+}
+
+connection::connection(connection_config cfg) : cfg_(std::move(cfg)) {
+}
+
+connection::~connection() {
+  close();
+}
+
+namespace {
+
+#define SMITH_TRY(call, what)                                                                      \
+  if (natsStatus st_ = (call); st_ != NATS_OK)                                                     \
+  return from_nats(st_, what)
+
+} // namespace
+
+expected<std::shared_ptr<connection>> connection::connect(const connection_config& cfg) {
+  if (auto ok = validate(cfg); !ok)
+    return ok.error();
+  std::shared_ptr<connection> self{new connection(cfg)};
+  natsOptions* raw = nullptr;
+  SMITH_TRY(natsOptions_Create(&raw), "create NATS options");
+  self->opts_.reset(raw);
+  auto* o = raw;
+  std::vector<const char*> urls;
+  for (const auto& url : cfg.servers)
+    urls.push_back(url.c_str());
+  SMITH_TRY(natsOptions_SetServers(o, urls.data(), static_cast<int>(urls.size())),
+            "set NATS servers");
+  SMITH_TRY(natsOptions_SetName(o, cfg.name.c_str()), "set connection name");
+  if (!cfg.user.empty())
+    SMITH_TRY(natsOptions_SetUserInfo(o, cfg.user.c_str(), cfg.password.c_str()),
+              "set user and password");
+  if (!cfg.token.empty())
+    SMITH_TRY(natsOptions_SetToken(o, cfg.token.c_str()), "set token");
+  if (!cfg.credentials_file.empty())
+    SMITH_TRY(natsOptions_SetUserCredentialsFromFiles(o, cfg.credentials_file.c_str(), nullptr),
+              "load credentials file " + cfg.credentials_file);
+  bool tls = !cfg.tls_ca.empty() || !cfg.tls_cert.empty();
+  for (const auto& url : cfg.servers)
+    tls = tls || url.starts_with("tls://");
+  if (tls) {
+    SMITH_TRY(natsOptions_SetSecure(o, true), "enable TLS");
+    if (!cfg.tls_ca.empty())
+      SMITH_TRY(natsOptions_LoadCATrustedCertificates(o, cfg.tls_ca.c_str()),
+                "load TLS CA file " + cfg.tls_ca);
+    if (!cfg.tls_cert.empty())
+      SMITH_TRY(natsOptions_LoadCertificatesChain(o, cfg.tls_cert.c_str(), cfg.tls_key.c_str()),
+                "load TLS certificate " + cfg.tls_cert + " and key " + cfg.tls_key);
+  }
+  SMITH_TRY(natsOptions_SetTimeout(o, cfg.connect_timeout.count()), "set connect timeout");
+  SMITH_TRY(natsOptions_SetMaxReconnect(o, -1), "set reconnect forever");
+  SMITH_TRY(natsOptions_SetReconnectWait(o, cfg.reconnect_wait.count()), "set reconnect wait");
+  SMITH_TRY(natsOptions_SetCustomReconnectDelay(o, &connection::reconnect_delay, self.get()),
+            "set reconnect backoff");
+  SMITH_TRY(natsOptions_SetSendAsap(o, cfg.send_asap), "set send-asap");
+  SMITH_TRY(natsOptions_SetDisconnectedCB(o, &connection::on_disconnected, self.get()),
+            "set disconnected callback");
+  SMITH_TRY(natsOptions_SetReconnectedCB(o, &connection::on_reconnected, self.get()),
+            "set reconnected callback");
+  SMITH_TRY(natsOptions_SetClosedCB(o, &connection::on_closed, self.get()), "set closed callback");
+  SMITH_TRY(natsOptions_SetErrorHandler(o, &connection::on_error, self.get()), "set error handler");
+  if (cfg.retry_on_failed_connect)
+    SMITH_TRY(natsOptions_SetRetryOnFailedConnect(o, true, &connection::on_reconnected, self.get()),
+              "set retry on failed connect");
+
+  natsConnection* nc = nullptr;
+  auto st = natsConnection_Connect(&nc, o);
+  if (st != NATS_OK && !(st == NATS_NOT_YET_CONNECTED && cfg.retry_on_failed_connect)) {
+    std::string what = "connect to";
+    for (const auto& url : cfg.servers)
+      what += ' ' + url;
+    auto err = from_nats(st, what);
+    // The callbacks point at `self`: no closed callback can come from a handle never created.
+    self->closed_ = true;
+    return err;
+  }
+  self->conn_.reset(nc);
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = cfg.request_timeout.count();
+  jsCtx* js = nullptr;
+  SMITH_TRY(natsConnection_JetStream(&js, nc, &jo), "create JetStream context");
+  self->js_.reset(js);
+  return self;
+}
+
+bool connection::connected() const {
+  return conn_ && natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::string connection::connected_url() const {
+  char buf[256] = {0};
+  if (conn_ && natsConnection_GetConnectedUrl(conn_.get(), buf, sizeof(buf)) == NATS_OK)
+    return buf;
+  return {};
+}
+
+std::uint64_t connection::add_listener(listener fn) {
+  std::lock_guard guard{mtx_};
+  auto token = next_token_++;
+  listeners_.emplace(token, std::move(fn));
+  return token;
+}
+
+void connection::keep_alive(std::shared_ptr<void> obj) {
+  std::lock_guard guard{mtx_};
+  kept_.push_back(std::move(obj));
+}
+
+void connection::remove_listener(std::uint64_t token) {
+  std::lock_guard guard{mtx_};
+  listeners_.erase(token);
+}
+
+expected<void> connection::flush(std::chrono::milliseconds timeout) {
+  if (auto st = natsConnection_FlushTimeout(conn_.get(), timeout.count()); st != NATS_OK)
+    return from_nats(st, "flush");
+  return {};
+}
+
+expected<void> connection::drain(std::chrono::milliseconds timeout) {
+  if (!conn_)
+    return {};
+  closing_ = true;
+  if (auto st = natsConnection_DrainTimeout(conn_.get(), timeout.count()); st != NATS_OK)
+    return from_nats(st, "drain");
+  std::unique_lock lock{mtx_};
+  if (!closed_cv_.wait_for(lock, timeout, [this] { return closed_; }))
+    return error{errc::timeout,
+                 "drain did not finish within " + std::to_string(timeout.count()) + " ms"};
+  return {};
+}
+
+void connection::close() {
+  js_.reset();
+  if (!conn_)
+    return;
+  closing_ = true;
+  natsConnection_Close(conn_.get());
+  {
+    // The closed callback runs on nats.c's callback thread and uses `this`: wait for it
+    // before the object can go away.
+    std::unique_lock lock{mtx_};
+    closed_cv_.wait_for(lock, std::chrono::seconds{10}, [this] { return closed_; });
+  }
+  conn_.reset();
+  opts_.reset();
+}
+
+void connection::emit(connection_event_kind kind, std::string detail) {
+  std::vector<listener> copy;
+  {
+    std::lock_guard guard{mtx_};
+    for (auto& [token, fn] : listeners_)
+      copy.push_back(fn);
+  }
+  connection_event ev{kind, std::move(detail)};
+  for (auto& fn : copy)
+    fn(ev);
+}
+
+void connection::on_disconnected(natsConnection*, void* self) {
+  auto* c = static_cast<connection*>(self);
+  if (!c->closing_)
+    spdlog::warn("nats disconnected");
+  c->emit(connection_event_kind::disconnected, {});
+}
+
+void connection::on_reconnected(natsConnection*, void* self) {
+  auto* c = static_cast<connection*>(self);
+  c->reconnects_.fetch_add(1);
+  auto url = c->connected_url();
+  spdlog::info("nats connected to {}", url);
+  c->emit(connection_event_kind::reconnected, url);
+}
+
+void connection::on_closed(natsConnection*, void* self) {
+  auto* c = static_cast<connection*>(self);
+  c->emit(connection_event_kind::closed, {});
+  std::lock_guard guard{c->mtx_};
+  c->closed_ = true;
+  c->closed_cv_.notify_all();
+}
+
+void connection::on_error(natsConnection* nc, natsSubscription*, natsStatus st, void* self) {
+  auto* c = static_cast<connection*>(self);
+  std::string detail = natsStatus_GetText(st);
+  const char* last = nullptr;
+  if (nc != nullptr && natsConnection_GetLastError(nc, &last) != NATS_OK && last != nullptr)
+    detail += std::string{": "} + last;
+  spdlog::error("nats async error: {}", detail);
+  c->emit(connection_event_kind::async_error, std::move(detail));
+}
+
+int64_t connection::reconnect_delay(natsConnection*, int attempts, void* self) {
+  // Exponential backoff from reconnect_wait up to reconnect_wait_max, plus jitter so a fleet
+  // of workers does not reconnect in lock step after a server restart.
+  auto* c = static_cast<connection*>(self);
+  const auto& cfg = c->cfg_;
+  int64_t delay = cfg.reconnect_wait.count();
+  for (int i = 1; i < attempts && delay < cfg.reconnect_wait_max.count(); ++i)
+    delay *= 2;
+  delay = std::min<int64_t>(delay, cfg.reconnect_wait_max.count());
+  if (cfg.reconnect_jitter.count() > 0) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    delay += static_cast<int64_t>(rng() % static_cast<unsigned>(cfg.reconnect_jitter.count() + 1));
+  }
+  return delay;
+}
+
+} // namespace smith::transport

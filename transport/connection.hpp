@@ -1,0 +1,129 @@
+// A NATS connection with its JetStream context: auth, TLS, reconnect forever with backoff and
+// jitter, and connection events (disconnected, reconnected, closed, async errors) that other
+// layers observe through listeners.
+#pragma once
+
+#include "transport/config.hpp"
+#include "transport/expected.hpp"
+#include "transport/handle.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace smith::transport {
+
+/// What happened to the connection.
+enum class connection_event_kind : std::uint8_t {
+  /// The link to the server dropped; the client reconnects by itself.
+  disconnected,
+  /// The link is back (also sent once when a first connect that was retried succeeds).
+  reconnected,
+  /// The connection is closed for good.
+  closed,
+  /// The server or the library reported an asynchronous error (slow consumer, permissions).
+  async_error,
+};
+
+std::string_view to_string(connection_event_kind kind) noexcept;
+
+struct connection_event {
+  connection_event_kind kind;
+  std::string detail; ///< the server URL, or the error text
+};
+
+class connection {
+public:
+  using listener = std::function<void(const connection_event&)>;
+
+  /// Connects. With retry_on_failed_connect, an unreachable server is not an error: the
+  /// connection keeps trying and reports `reconnected` once it gets through.
+  static expected<std::shared_ptr<connection>> connect(const connection_config& cfg);
+
+  ~connection();
+
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  // -- properties -------------------------------------------------------------------------------
+
+  bool connected() const;
+
+  /// The URL of the server in use, empty while disconnected.
+  std::string connected_url() const;
+
+  /// Times the connection came back after a loss.
+  std::uint64_t reconnects() const noexcept {
+    return reconnects_.load();
+  }
+
+  const connection_config& config() const noexcept {
+    return cfg_;
+  }
+
+  // -- events -----------------------------------------------------------------------------------
+
+  /// Registers `fn`; it runs on a nats.c thread and must not block. Returns a token for
+  /// remove_listener.
+  std::uint64_t add_listener(listener fn);
+  void remove_listener(std::uint64_t token);
+
+  // -- operations -------------------------------------------------------------------------------
+
+  /// Sends everything buffered and waits for the server's PONG.
+  expected<void> flush(std::chrono::milliseconds timeout);
+
+  /// Stops subscriptions, flushes publishes, then closes; for shutdown.
+  expected<void> drain(std::chrono::milliseconds timeout);
+
+  /// Closes now. Idempotent.
+  void close();
+
+  /// Keeps `obj` alive as long as this connection: for state that nats.c callbacks of this
+  /// connection may still reach after its owner is gone.
+  void keep_alive(std::shared_ptr<void> obj);
+
+  // -- native handles (transport internals only) -----------------------------------------------
+
+  natsConnection* native() const noexcept {
+    return conn_.get();
+  }
+
+  /// The JetStream context for management calls (streams, consumers, sync publish).
+  jsCtx* jetstream() const noexcept {
+    return js_.get();
+  }
+
+private:
+  explicit connection(connection_config cfg);
+
+  void emit(connection_event_kind kind, std::string detail);
+
+  static void on_disconnected(natsConnection* nc, void* self);
+  static void on_reconnected(natsConnection* nc, void* self);
+  static void on_closed(natsConnection* nc, void* self);
+  static void on_error(natsConnection* nc, natsSubscription* sub, natsStatus st, void* self);
+  static int64_t reconnect_delay(natsConnection* nc, int attempts, void* self);
+
+  connection_config cfg_;
+  options_handle opts_;
+  connection_handle conn_;
+  js_handle js_;
+  std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<bool> closing_{false}; // a disconnect we asked for is not worth a warning
+  std::mutex mtx_;
+  std::condition_variable closed_cv_;
+  bool closed_ = false;
+  std::uint64_t next_token_ = 1;
+  std::map<std::uint64_t, listener> listeners_;
+  std::vector<std::shared_ptr<void>> kept_;
+};
+
+} // namespace smith::transport

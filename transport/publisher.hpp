@@ -1,0 +1,105 @@
+// JetStream publishing: synchronous (wait for the stream's ack) and asynchronous with a bound
+// on acks outstanding, so a slow or absent server turns into backpressure instead of memory.
+// Each asynchronous publish reports its own outcome through the completion callback.
+#pragma once
+
+#include "transport/envelope.hpp"
+#include "transport/expected.hpp"
+#include "transport/handle.hpp"
+#include "transport/subjects.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace smith::transport {
+
+class connection;
+
+/// The stream's acknowledgement of a stored message.
+struct publish_ack {
+  std::string stream;
+  std::uint64_t sequence = 0;
+  bool duplicate = false; ///< the id was seen inside the duplicate window: nothing was stored
+};
+
+/// A message to publish.
+struct outgoing {
+  std::string subject;
+  std::string body;
+  std::string msg_id; ///< Nats-Msg-Id (dedup); empty for none
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Extra headers a task may carry.
+struct task_headers {
+  std::optional<std::int64_t> not_before_ms; ///< Smith-Not-Before
+  std::string traceparent;                   ///< W3C trace context
+};
+
+/// The message for `t` on <prefix>.task.<role>.<type>, with the headers of docs/WIRE.md.
+/// Refuses a role, type or id that cannot stand in a subject.
+expected<outgoing> task_message(const subjects& names, std::string_view role, const task& t,
+                                const task_headers& extra = {});
+
+/// The message for `r` on <prefix>.result.<id>. It carries no Nats-Msg-Id: the server would
+/// keep every result id for the whole duplicate window (millions at full speed) to catch only
+/// the rare retry after a crash between publishing and acking, and readers take the last
+/// result of a subject anyway.
+outgoing result_message(const subjects& names, const result& r, std::string_view traceparent = {});
+
+class publisher {
+public:
+  struct options {
+    /// Asynchronous publishes allowed to wait for their acks at once.
+    std::int64_t max_pending = 4096;
+    /// How long publish_async waits for room before it returns errc::backpressure.
+    std::chrono::milliseconds stall_wait{1000};
+  };
+
+  /// Called once per asynchronous publish, on a nats.c thread, with the caller's reference
+  /// given to publish_async and the message's Nats-Msg-Id (empty when it had none).
+  using completion =
+    std::function<void(std::uint64_t ref, std::string_view msg_id, const expected<publish_ack>&)>;
+
+  static expected<std::unique_ptr<publisher>> create(std::shared_ptr<connection> conn, options opts,
+                                                     completion on_complete = {});
+
+  ~publisher();
+
+  publisher(const publisher&) = delete;
+  publisher& operator=(const publisher&) = delete;
+
+  /// Publishes and waits for the stream's ack.
+  expected<publish_ack> publish(const outgoing& msg, std::chrono::milliseconds timeout);
+
+  /// Publishes without waiting; the outcome goes to the completion callback with `ref`. When
+  /// max_pending acks are outstanding it waits up to stall_wait for room, then fails with
+  /// backpressure (and the callback is not called).
+  expected<void> publish_async(const outgoing& msg, std::uint64_t ref = 0);
+
+  /// Waits until every asynchronous publish has its outcome.
+  expected<void> wait_complete(std::chrono::milliseconds timeout);
+
+  /// Asynchronous publishes still waiting for their acks.
+  std::int64_t pending() const;
+
+private:
+  struct state;
+
+  publisher(std::shared_ptr<connection> conn, options opts);
+
+  static void on_ack(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure);
+
+  std::shared_ptr<connection> conn_;
+  options opts_;
+  std::shared_ptr<state> state_;
+  js_handle js_;
+};
+
+} // namespace smith::transport
