@@ -48,6 +48,11 @@ caf::behavior runner_behavior(caf::event_based_actor*, worker_config cfg) {
 }
 
 struct worker_state {
+  // Not an aggregate, on purpose: CAF 0.17 constructs a state as `State(self)` when it can, and
+  // C++20's parenthesized aggregate initialization would then set `runner` to the worker
+  // itself, so blocking jobs went to the worker instead of a runner.
+  worker_state() = default;
+
   caf::actor runner; // spawned at the first blocking job
   static inline const char* name = "smith.worker";
 };
