@@ -1,0 +1,1 @@
+"""AWS CDK v2 app: MisterSmith on ECS Fargate, one service per actor role."""
