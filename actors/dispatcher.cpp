@@ -6,6 +6,9 @@
 #include "transport/ack_confirmations.hpp"
 #include "transport/headers.hpp"
 #include "transport/publisher.hpp"
+#include "transport/subscription.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -48,8 +51,10 @@ struct entry {
   clock_type::time_point last_beat;
   clock_type::time_point settle_sent;
   std::int64_t started_ms = 0;
-  std::uint32_t attempt = 1;
+  std::uint32_t attempt = 1;        // this message's delivery count: MaxDeliver counts it
+  std::uint32_t prior_attempts = 0; // attempts before a requeue from the dead-letter stream
   std::optional<std::int64_t> deadline_ms;
+  bool cancel_requested = false;
   phase ph = phase::running;
   then finally = then::ack;
   int stores_pending = 0;
@@ -68,6 +73,9 @@ struct dispatcher_state {
   std::map<caf::actor_addr, std::uint64_t> busy; // worker → the seq it runs
   std::deque<caf::actor> idle;
   std::deque<message_ptr> waiting; // delivered while no worker was idle
+  std::unique_ptr<transport::subscription> cancels;
+  // Task ids cancelled lately: a task delivered after its cancel notice never starts.
+  std::map<std::string, clock_type::time_point, std::less<>> cancelled_ids;
   // Attempts being stored or settled: not yet acked as far as the server knows, so they hold
   // a slot although their worker is idle again. Without this the consumer's num_ack_pending
   // could pass the concurrency while results wait for their publish acks, or acks for the
@@ -81,6 +89,28 @@ struct dispatcher_state {
 using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
 
 constexpr milliseconds settle_timeout{5000};
+// How long a cancel notice is remembered for tasks not yet delivered to this dispatcher.
+constexpr milliseconds cancel_memory{600'000};
+
+// The attempts a requeued task had before (meta `prior_attempts`, set by a requeue).
+std::uint32_t prior_attempts(const transport::task& t) {
+  auto it = t.meta.find("prior_attempts");
+  std::uint32_t n = 0;
+  if (it != t.meta.end())
+    std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+  return n;
+}
+
+// Core NATS notice on <prefix>.event.<id>: a handler started, for status and `smith watch`.
+void announce_start(const dispatcher_config& cfg, const transport::task& t, std::uint32_t attempt,
+                    std::int64_t started_ms) {
+  auto body = nlohmann::json{{"id", t.id},         {"kind", "started"},
+                             {"attempt", attempt}, {"worker", cfg.worker_name},
+                             {"role", cfg.role},   {"type", t.type},
+                             {"ts_ms", started_ms}}
+                .dump();
+  (void)transport::publish_core(*cfg.conn, cfg.names.event(t.id), body);
+}
 
 milliseconds retry_delay(const dispatcher_config& cfg, std::uint32_t attempt) {
   if (cfg.retry_backoff.empty())
@@ -116,7 +146,7 @@ void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcom
 
 // Stores a result and/or a dead letter for `e`, then acks or terms once both are in.
 void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const std::string& output,
-           bool dead_letter, const std::string& reason) {
+           bool dead_letter, const std::string& reason, const char* status = nullptr) {
   auto& st = self->state;
   if (e.ph != entry::phase::storing)
     ++st.storing;
@@ -135,7 +165,9 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     r.output = output;
     if (!ok)
       r.error = reason;
-    r.attempts = e.attempt;
+    if (status != nullptr)
+      r.status = status;
+    r.attempts = e.prior_attempts + e.attempt;
     r.worker = st.cfg.worker_name;
     r.started_ms = e.started_ms;
     r.finished_ms = now_ms();
@@ -148,7 +180,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     d.role = st.cfg.role;
     d.type = e.task ? e.task->type : "unknown";
     d.reason = reason;
-    d.attempts = e.attempt;
+    d.attempts = e.prior_attempts + e.attempt;
     d.subject = std::string{e.msg->subject()};
     d.stream_seq = seq;
     d.failed_ms = now_ms();
@@ -180,13 +212,16 @@ void assign(dispatcher_actor* self, const message_ptr& m, task_ptr t) {
   e.started = e.last_beat = clock_type::now();
   e.started_ms = now_ms();
   e.attempt = static_cast<std::uint32_t>(m->delivery_count());
+  e.prior_attempts = prior_attempts(*t);
   e.deadline_ms = t->deadline_ms;
   if (auto h = header_ms(*m, transport::headers::deadline))
     e.deadline_ms = e.deadline_ms ? std::min(*e.deadline_ms, *h) : *h;
   auto cancelled = e.cancelled;
+  auto attempt = e.prior_attempts + e.attempt;
+  announce_start(st.cfg, *t, attempt, e.started_ms);
   st.busy[worker.address()] = seq;
   st.inflight.emplace(seq, std::move(e));
-  self->send(worker, run_atom::value, job{seq, std::move(t), st.inflight[seq].attempt, cancelled});
+  self->send(worker, run_atom::value, job{seq, std::move(t), attempt, cancelled});
 }
 
 // Decodes and screens a delivery, then hands it to an idle worker (or parks it).
@@ -210,6 +245,16 @@ void process(dispatcher_actor* self, const message_ptr& m) {
   auto t = std::make_shared<const transport::task>(std::move(*decoded));
   if (auto nb = header_ms(*m, transport::headers::not_before); nb && *nb > now_ms()) {
     (void)m->nak(milliseconds{*nb - now_ms()});
+    return;
+  }
+  if (st.cancelled_ids.contains(t->id)) {
+    e.task = t;
+    e.prior_attempts = prior_attempts(*t);
+    e.error_type = "cancelled";
+    e.error = "cancelled";
+    e.outcome_name = "cancelled";
+    auto& ref = st.inflight.emplace(seq, std::move(e)).first->second;
+    store(self, seq, ref, false, {}, false, "cancelled", "cancelled");
     return;
   }
   auto deadline = t->deadline_ms;
@@ -269,27 +314,34 @@ void on_done(dispatcher_actor* self, job_done& d) {
     auto& r = d.result;
     e.error_type = r.error_type;
     e.error = r.error;
-    switch (r.what) {
-      case outcome::kind::succeeded:
-        e.outcome_name = "succeeded";
-        store(self, d.seq, e, true, r.output, false, {});
-        break;
-      case outcome::kind::retry:
-        if (st.cfg.max_deliver > 0 && static_cast<int>(e.attempt) >= st.cfg.max_deliver) {
-          e.outcome_name = "dead";
-          store(self, d.seq, e, false, r.output, true,
-                r.error + " (attempt " + std::to_string(e.attempt) + " of "
-                  + std::to_string(st.cfg.max_deliver) + ")");
-        } else {
-          (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
-          finish(self, d.seq, "retried");
-        }
-        break;
-      case outcome::kind::fail:
-        e.outcome_name = "failed";
-        store(self, d.seq, e, false, r.output, true, r.error);
-        break;
-    }
+    if (e.cancel_requested) {
+      // Whatever the handler made of it, the task was cancelled: never retried, not dead.
+      e.outcome_name = "cancelled";
+      e.error_type = "cancelled";
+      store(self, d.seq, e, false, r.output, false, "cancelled", "cancelled");
+    } else
+      switch (r.what) {
+        case outcome::kind::succeeded:
+          e.outcome_name = "succeeded";
+          store(self, d.seq, e, true, r.output, false, {});
+          break;
+        case outcome::kind::retry:
+          if (st.cfg.max_deliver > 0 && static_cast<int>(e.attempt) >= st.cfg.max_deliver) {
+            e.outcome_name = "dead";
+            store(self, d.seq, e, false, r.output, true,
+                  r.error + " (attempt " + std::to_string(e.attempt) + " of "
+                    + std::to_string(st.cfg.max_deliver) + ")",
+                  "dead");
+          } else {
+            (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
+            finish(self, d.seq, "retried");
+          }
+          break;
+        case outcome::kind::fail:
+          e.outcome_name = "failed";
+          store(self, d.seq, e, false, r.output, true, r.error);
+          break;
+      }
   }
   dispatch_waiting(self);
   update_capacity(self);
@@ -379,8 +431,20 @@ void on_tick(dispatcher_actor* self) {
     update_capacity(self);
     check_drained(self);
   }
+  std::erase_if(st.cancelled_ids,
+                [now](const auto& kv) { return now - kv.second > cancel_memory; });
   auto period = std::clamp<milliseconds>(st.cfg.ack_wait / 6, milliseconds{50}, milliseconds{5000});
   self->delayed_send(self, period, tick_atom::value);
+}
+
+void on_cancel(dispatcher_actor* self, const std::string& id) {
+  auto& st = self->state;
+  st.cancelled_ids.emplace(id, clock_type::now());
+  for (auto& [seq, e] : st.inflight)
+    if (e.task && e.task->id == id && e.ph == entry::phase::running) {
+      e.cancel_requested = true;
+      e.cancelled->store(true); // the handler sees it; exec kills its process group
+    }
 }
 
 void try_bind(dispatcher_actor* self) {
@@ -426,8 +490,23 @@ void try_bind(dispatcher_actor* self) {
     self->delayed_send(self, milliseconds{1000}, bind_atom::value);
     return;
   }
+  // Cancel notices are core NATS: a dispatcher that is down misses them, but the orchestrator
+  // also deletes a cancelled task from the stream, so it is never delivered again.
+  auto cancels = transport::subscription::create(
+    st.cfg.conn, st.cfg.names.all_cancels(), [weak, prefix = st.cfg.names.all_cancels()](auto& m) {
+      auto id = m.subject.substr(prefix.size() - 1);
+      if (auto a = caf::actor_cast<caf::actor>(weak))
+        caf::anon_send(a, cancel_atom::value, std::string{id});
+    });
+  if (!cancels) {
+    spdlog::error(R"({{"level":"ERROR","msg":"cannot subscribe for cancel notices","error":"{}"}})",
+                  cancels.error().message());
+    self->delayed_send(self, milliseconds{1000}, bind_atom::value);
+    return;
+  }
   st.pub = std::move(*pub);
   st.confirms = std::move(*confirms);
+  st.cancels = std::move(*cancels);
   st.fetch = std::make_shared<fetcher>(std::move(*consumer), caf::actor_cast<caf::actor>(self),
                                        st.cfg.fetch_expiry);
   if (st.cfg.on_ready)
@@ -491,6 +570,7 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
     [self](stored_atom, const store_outcome& o) { on_stored(self, o); },
     [self](settled_atom, std::uint64_t seq) { on_settled(self, seq); },
     [self](tick_atom) { on_tick(self); },
+    [self](cancel_atom, const std::string& id) { on_cancel(self, id); },
     [self](drain_atom) {
       auto& st = self->state;
       if (st.draining)

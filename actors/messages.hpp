@@ -34,6 +34,8 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using drain_deadline_atom = caf::atom_constant<caf::atom("drainend")>;
 /// dispatcher → itself: try to bind the consumer again.
 using bind_atom = caf::atom_constant<caf::atom("bind")>;
+/// cancel notice → dispatcher: stop task <id> if it runs here, never start it if it comes.
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 /// The key under which the dispatcher registers itself, so restarted workers find it.
 using dispatcher_atom = caf::atom_constant<caf::atom("dispatch")>;
 

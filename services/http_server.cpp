@@ -28,9 +28,34 @@ http_server::http_server(const std::string& host, int port, http_endpoints ep)
   srv.Get("/metrics", [ep](const httplib::Request&, httplib::Response& res) {
     res.set_content(ep.metrics(), "text/plain; version=0.0.4");
   });
+  if (ep.api) {
+    auto serve = [ep](const httplib::Request& req, httplib::Response& res) {
+      http_request r{req.method, req.path, req.body, req.get_header_value("Authorization"), {}};
+      for (const auto& [k, v] : req.params)
+        r.query[k] = v;
+      auto reply = ep.api(r);
+      res.status = reply.status;
+      res.set_content(reply.body, "application/json");
+    };
+    const char* pattern = "/v1/.*";
+    srv.Get(pattern, serve);
+    srv.Post(pattern, serve);
+    srv.Delete(pattern, serve);
+    srv.Put(pattern, serve);
+  }
+  srv.set_payload_max_length(ep.max_body_bytes);
   srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty())
+      return;
     if (res.status == 404)
-      res.set_content(R"({"error":"not_found","detail":"try /health, /ready or /metrics"})",
+      res.set_content(R"({"error":"not_found","detail":"try /health, /ready, /metrics or /v1/"})",
+                      "application/json");
+    else if (res.status == 413)
+      res.set_content(R"({"error":"payload_too_large","detail":"the request body is over the )"
+                      R"x(limit (SMITH_API_MAX_BODY)"})x",
+                      "application/json");
+    else
+      res.set_content(R"({"error":"bad_request","detail":"the request could not be read"})",
                       "application/json");
   });
   port_ = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);

@@ -2,16 +2,36 @@
 // (Prometheus text). It runs on its own thread; handlers only read atomics and callbacks.
 #pragma once
 
+#include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 namespace smith::services {
 
+/// A request to the API under /v1/, as the route handler sees it.
+struct http_request {
+  std::string method;
+  std::string path;
+  std::string body;
+  std::string authorization; ///< the Authorization header, empty when absent
+  std::map<std::string, std::string> query;
+};
+
+struct http_reply {
+  int status = 200;
+  std::string body; ///< JSON
+};
+
 struct http_endpoints {
   std::function<bool()> healthy;
   std::function<bool()> ready;
   std::function<std::string()> metrics;
+  /// Serves every method under /v1/ when set (the orchestrator's API).
+  std::function<http_reply(const http_request&)> api;
+  /// Larger request bodies are refused with 413 before they are read.
+  std::size_t max_body_bytes = 1024 * 1024;
 };
 
 class http_server {

@@ -1,4 +1,6 @@
 // The `smith` binary: one executable for every role and every command.
+#include "services/client_commands.hpp"
+#include "services/orchestrator_command.hpp"
 #include "services/topology_command.hpp"
 #include "services/worker_command.hpp"
 #include "transport/library.hpp"
@@ -9,7 +11,8 @@
 
 int main(int argc, char** argv) {
   // Block SIGTERM and SIGINT before any thread exists (nats.c starts some when it opens), so
-  // every thread inherits the mask and `smith worker` receives them through sigwait alone.
+  // every thread inherits the mask and `smith worker` and `smith orchestrator` receive them
+  // through sigwait alone.
   // One-shot commands unblock them again and keep the default: terminate.
   smith::services::block_stop_signals();
   smith::transport::library nats;
@@ -20,8 +23,10 @@ int main(int argc, char** argv) {
   smith::services::add_topology_command(app);
   smith::services::add_worker_command(app);
   smith::services::add_health_command(app);
+  smith::services::add_orchestrator_command(app);
+  smith::services::add_client_commands(app);
   app.parse_complete_callback([&app] {
-    if (app.got_subcommand("worker"))
+    if (app.got_subcommand("worker") || app.got_subcommand("orchestrator"))
       return;
     sigset_t sigs;
     sigemptyset(&sigs);

@@ -10,6 +10,7 @@
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
 #include "transport/library.hpp"
+#include "transport/subscription.hpp"
 #include "transport/topology.hpp"
 
 #include <nlohmann/json.hpp>
@@ -144,10 +145,31 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   auto event_conn = *conn;
   auto names = dc.names;
   wc.progress = [event_conn, names](const std::string& id, int pct, std::string_view msg) {
-    auto body = nlohmann::json{{"id", id}, {"percent", pct}, {"message", msg}}.dump();
-    natsConnection_Publish(event_conn->native(), names.event(id).c_str(), body.data(),
-                           static_cast<int>(body.size()));
+    auto body = nlohmann::json{{"id", id},
+                               {"kind", "progress"},
+                               {"percent", pct},
+                               {"message", msg},
+                               {"ts_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()}}
+                  .dump();
+    (void)tp::publish_core(*event_conn, names.event(id), body);
   };
+  // `smith queues` and the orchestrator count the workers of each role by asking them.
+  auto ping = tp::subscription::create(
+    *conn, names.worker_ping(),
+    [c = *conn, stats, role = o.role, worker_name, concurrency = o.concurrency](auto& m) {
+      if (m.reply.empty())
+        return;
+      auto body = nlohmann::json{{"worker", worker_name},
+                                 {"role", role},
+                                 {"concurrency", concurrency},
+                                 {"in_flight", stats->in_flight()}}
+                    .dump();
+      (void)tp::publish_core(*c, std::string{m.reply}, body);
+    });
+  if (!ping)
+    spdlog::warn(R"({{"msg":"cannot answer worker pings","error":"{}"}})", ping.error().message());
 
   actors::supervisor_config workers;
   workers.name = "workers";

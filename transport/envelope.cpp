@@ -139,7 +139,7 @@ std::string encode(const task& value) {
 std::string encode(const result& value) {
   body_writer out{fixed_overhead + value.id.size() + value.output.size()
                   + (value.error ? value.error->size() : 0) + value.worker.size()};
-  out.map(8 + (value.error ? 1 : 0));
+  out.map(8 + (value.error ? 1 : 0) + (value.status ? 1 : 0));
   out.version();
   out.str("id", value.id);
   out.boolean("ok", value.ok);
@@ -150,6 +150,8 @@ std::string encode(const result& value) {
   out.str("worker", value.worker);
   out.i64("started_ms", value.started_ms);
   out.i64("finished_ms", value.finished_ms);
+  if (value.status)
+    out.str("status", *value.status);
   return out.take();
 }
 
@@ -199,6 +201,7 @@ expected<result> decode_result(std::string_view body, const decode_limits& limit
   reader->str("worker", out.worker, text_rule::bounded);
   reader->i64("started_ms", out.started_ms);
   reader->i64("finished_ms", out.finished_ms);
+  reader->optional_str("status", out.status, text_rule::bounded);
   return reader->finish(std::move(out));
 }
 

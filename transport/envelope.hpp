@@ -49,6 +49,9 @@ struct result {
   std::string worker;               ///< the worker (host/process) that ran it
   std::int64_t started_ms = 0;
   std::int64_t finished_ms = 0;
+  /// How a task that did not succeed ended, when it is more than "failed": "dead" (used up its
+  /// attempts) or "cancelled". Absent otherwise; readers derive succeeded/failed from `ok`.
+  std::optional<std::string> status;
 
   friend bool operator==(const result&, const result&) = default;
 };

@@ -68,6 +68,34 @@ std::string subjects::all_dlq() const {
   return join({prefix_, "dlq", ">"});
 }
 
+std::string subjects::all_events() const {
+  return join({prefix_, "event", ">"});
+}
+
+std::string subjects::cancel(std::string_view task_id) const {
+  return join({prefix_, "cancel", task_id});
+}
+
+std::string subjects::all_cancels() const {
+  return join({prefix_, "cancel", ">"});
+}
+
+std::string subjects::worker_ping() const {
+  return join({prefix_, "ping", "workers"});
+}
+
+std::string subjects::max_deliveries_advisories() const {
+  return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + tasks_stream() + ".*";
+}
+
+std::string subjects::advisories_stream() const {
+  return stream_prefix_ + "_ADVISORIES";
+}
+
+std::string subjects::dead_letter_consumer() {
+  return "dead-letter-mover";
+}
+
 std::string subjects::tasks_stream() const {
   return stream_prefix_ + "_TASKS";
 }

@@ -30,13 +30,21 @@ public:
   std::string event(std::string_view task_id) const;
   std::string dlq(std::string_view role, std::string_view type) const;
   std::string all_dlq() const;
+  std::string all_events() const;                     ///< <prefix>.event.>
+  std::string cancel(std::string_view task_id) const; ///< <prefix>.cancel.<id> (core NATS)
+  std::string all_cancels() const;                    ///< <prefix>.cancel.>
+  std::string worker_ping() const;                    ///< <prefix>.ping.workers: workers answer
+  /// The server's advisories for tasks that used up MaxDeliver, of every role.
+  std::string max_deliveries_advisories() const;
 
   // -- streams and consumers --------------------------------------------------------------------
 
   std::string tasks_stream() const;                   ///< SMITH_TASKS
   std::string results_stream() const;                 ///< SMITH_RESULTS
   std::string dlq_stream() const;                     ///< SMITH_DLQ
+  std::string advisories_stream() const;              ///< SMITH_ADVISORIES
   static std::string consumer(std::string_view role); ///< role-<role>
+  static std::string dead_letter_consumer();          ///< dead-letter-mover
 
 private:
   std::string prefix_;

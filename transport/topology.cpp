@@ -252,6 +252,8 @@ topology declare(const topology_config& cfg) {
   tasks.discard_new = cfg.max_tasks > 0; // a full queue refuses new tasks, never drops old ones
   tasks.max_msg_size = cfg.max_msg_bytes;
   tasks.duplicate_window = cfg.duplicate_window;
+  // Direct get lets status and cancel find a queued task, and the depth reporter its oldest.
+  tasks.allow_direct = true;
   t.streams.push_back(tasks);
 
   stream_spec results;
@@ -272,7 +274,29 @@ topology declare(const topology_config& cfg) {
   // A dead letter carries the original body plus its reason and bookkeeping.
   dlq.max_msg_size = cfg.max_msg_bytes + 64 * 1024;
   dlq.duplicate_window = cfg.duplicate_window;
+  dlq.allow_direct = true; // listing dead letters reads them one by one
   t.streams.push_back(dlq);
+
+  // The server's MAX_DELIVERIES advisories, kept until an orchestrator has moved the task to
+  // the dead-letter stream: a core subscription would lose them while no orchestrator runs, and
+  // would hand each to every replica. One durable consumer shares them among the replicas.
+  stream_spec advisories;
+  advisories.name = names.advisories_stream();
+  advisories.subjects = {names.max_deliveries_advisories()};
+  advisories.retention = retention::work_queue;
+  advisories.replicas = cfg.replicas;
+  advisories.max_age = cfg.dlq_max_age;
+  advisories.duplicate_window = cfg.duplicate_window;
+  t.streams.push_back(advisories);
+
+  consumer_spec mover;
+  mover.stream = names.advisories_stream();
+  mover.durable = subjects::dead_letter_consumer();
+  mover.filter_subject = names.max_deliveries_advisories();
+  mover.ack_wait = std::chrono::milliseconds{30'000};
+  mover.max_deliver = -1;
+  mover.max_ack_pending = 1000;
+  t.consumers.push_back(mover);
 
   for (const auto& role : cfg.roles) {
     consumer_spec c;

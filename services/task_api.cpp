@@ -1,0 +1,132 @@
+#include "services/task_api.hpp"
+
+#include "services/api_error.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <regex>
+
+namespace smith::services {
+
+using json = nlohmann::json;
+
+namespace {
+
+http_reply error_reply(int status, const std::string& code, const std::string& detail) {
+  return {status, json{{"error", code}, {"detail", detail}}.dump()};
+}
+
+// Constant time in the length of the expected value: a wrong guess reveals nothing of where
+// it went wrong.
+bool same_secret(const std::string& given, const std::string& expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
+
+std::uint64_t parse_seq(const std::string& text) {
+  std::uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || n == 0)
+    throw api_error(400, "invalid_field", "\"" + text + "\" is not a stream sequence number");
+  return n;
+}
+
+std::size_t query_limit(const http_request& req) {
+  auto it = req.query.find("limit");
+  if (it == req.query.end())
+    return 100;
+  auto n = parse_seq(it->second);
+  return static_cast<std::size_t>(std::min<std::uint64_t>(n, 10'000));
+}
+
+json route(task_service& svc, const http_request& req, int& status) {
+  static const std::regex task_re{R"(^/v1/tasks/([^/]+)$)"};
+  static const std::regex cancel_re{R"(^/v1/tasks/([^/]+)/cancel$)"};
+  static const std::regex requeue_re{R"(^/v1/dlq/([^/]+)/requeue$)"};
+  static const std::regex dlq_re{R"(^/v1/dlq/([^/]+)$)"};
+  std::smatch m;
+  const auto& p = req.path;
+  auto method_not_allowed = [&]() -> json {
+    throw api_error(405, "method_not_allowed", req.method + " is not served on " + p);
+  };
+  if (p == "/v1/tasks") {
+    if (req.method != "POST")
+      return method_not_allowed();
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded())
+      throw api_error(400, "invalid_json", "the request body is not valid JSON");
+    status = 202;
+    return svc.submit(body);
+  }
+  if (std::regex_match(p, m, cancel_re)) {
+    if (req.method != "POST")
+      return method_not_allowed();
+    status = 202;
+    return svc.cancel(m[1]);
+  }
+  if (std::regex_match(p, m, task_re)) {
+    if (req.method != "GET")
+      return method_not_allowed();
+    return svc.status(m[1]);
+  }
+  if (p == "/v1/queues") {
+    if (req.method != "GET")
+      return method_not_allowed();
+    return svc.queues();
+  }
+  if (p == "/v1/dlq") {
+    if (req.method != "GET")
+      return method_not_allowed();
+    std::uint64_t from = 1;
+    if (auto it = req.query.find("from"); it != req.query.end())
+      from = parse_seq(it->second);
+    return svc.dlq_list(query_limit(req), from);
+  }
+  if (std::regex_match(p, m, requeue_re)) {
+    if (req.method != "POST")
+      return method_not_allowed();
+    status = 202;
+    return svc.dlq_requeue(parse_seq(m[1]));
+  }
+  if (std::regex_match(p, m, dlq_re)) {
+    if (req.method != "DELETE")
+      return method_not_allowed();
+    return svc.dlq_delete(parse_seq(m[1]));
+  }
+  throw api_error(404, "not_found", "no API route " + req.method + " " + p + " (see docs/API.md)");
+}
+
+} // namespace
+
+http_reply serve_api(task_service& service, const std::string& token, const http_request& req) {
+  if (!token.empty()) {
+    const std::string prefix = "Bearer ";
+    const auto& h = req.authorization;
+    if (h.size() <= prefix.size() || h.compare(0, prefix.size(), prefix) != 0
+        || !same_secret(h.substr(prefix.size()), token))
+      return error_reply(401, "unauthorized",
+                         "missing or wrong bearer token. Hint: send Authorization: Bearer "
+                         "<SMITH_API_TOKEN>");
+  }
+  try {
+    int status = 200;
+    auto body = route(service, req, status);
+    return {status, body.dump()};
+  } catch (const api_error& e) {
+    if (e.status() >= 500)
+      spdlog::error(R"({{"level":"ERROR","msg":"api request failed","error_type":"{}",)"
+                    R"("path":"{}","error":{}}})",
+                    e.code(), req.path, json(e.what()).dump());
+    return error_reply(e.status(), e.code(), e.what());
+  } catch (const std::exception& e) {
+    spdlog::error(R"({{"level":"ERROR","msg":"api request failed","error_type":"internal",)"
+                  R"("path":"{}","error":{}}})",
+                  req.path, json(e.what()).dump());
+    return error_reply(500, "internal", e.what());
+  }
+}
+
+} // namespace smith::services

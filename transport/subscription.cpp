@@ -1,0 +1,58 @@
+#include "transport/subscription.hpp"
+
+#include "transport/connection.hpp"
+
+namespace smith::transport {
+
+expected<std::unique_ptr<subscription>> subscription::create(std::shared_ptr<connection> conn,
+                                                             const std::string& subject,
+                                                             callback fn,
+                                                             const std::string& queue) {
+  std::unique_ptr<subscription> self{new subscription};
+  self->conn_ = std::move(conn);
+  // The callback lives as long as the connection: nats.c may still run it on its delivery
+  // thread while the subscription is being destroyed.
+  self->fn_ = std::make_shared<callback>(std::move(fn));
+  self->conn_->keep_alive(self->fn_);
+  natsSubscription* raw = nullptr;
+  auto st = queue.empty()
+              ? natsConnection_Subscribe(&raw, self->conn_->native(), subject.c_str(), on_message,
+                                         self->fn_.get())
+              : natsConnection_QueueSubscribe(&raw, self->conn_->native(), subject.c_str(),
+                                              queue.c_str(), on_message, self->fn_.get());
+  if (st != NATS_OK)
+    return from_nats(st, "subscribe to " + subject);
+  self->sub_.reset(raw);
+  // Events can come in bursts (every result of a busy deployment): raise the default limits.
+  natsSubscription_SetPendingLimits(raw, 1'000'000, 1024 * 1024 * 1024);
+  return self;
+}
+
+subscription::~subscription() {
+  if (sub_)
+    natsSubscription_Unsubscribe(sub_.get());
+}
+
+void subscription::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  msg_handle hold{msg};
+  const auto& fn = *static_cast<callback*>(closure);
+  const char* reply = natsMsg_GetReply(msg);
+  core_message m{
+    natsMsg_GetSubject(msg), reply != nullptr ? reply : "",
+    std::string_view{natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))}};
+  fn(m);
+}
+
+expected<void> publish_core(const connection& conn, const std::string& subject,
+                            std::string_view data, const std::string& reply) {
+  auto st = reply.empty()
+              ? natsConnection_Publish(conn.native(), subject.c_str(), data.data(),
+                                       static_cast<int>(data.size()))
+              : natsConnection_PublishRequest(conn.native(), subject.c_str(), reply.c_str(),
+                                              data.data(), static_cast<int>(data.size()));
+  if (st != NATS_OK)
+    return from_nats(st, "publish to " + subject);
+  return {};
+}
+
+} // namespace smith::transport
