@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,6 +154,7 @@ struct launch {
   int stderr_fd;
   int report_fd;
   int max_fd;
+  pid_t parent; ///< the worker's pid, to notice it died before the child set PR_SET_PDEATHSIG
 };
 
 [[noreturn]] void child_main(const launch& l) noexcept {
@@ -165,6 +167,12 @@ struct launch {
   };
   if (::setpgid(0, 0) != 0)
     fail(step::setpgid);
+  // A worker killed with SIGKILL cannot kill the group itself: the kernel kills the program
+  // when the thread that started it dies. (Its own children then die with their pipes, or
+  // linger; a container stop ends them all.)
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != l.parent)
+    ::_exit(127); // the worker died before prctl took effect
   // The worker's threads may block signals and the worker may ignore some (SIGPIPE): exec keeps
   // both, so start the program from the defaults.
   sigset_t none;
@@ -297,8 +305,8 @@ child_result run_child(const child_spec& spec) {
   auto argv = c_strings(spec.argv);
   auto envp = c_strings(spec.env);
   auto cwd = spec.cwd.string();
-  launch l{spec.path.c_str(), argv.data(), envp.data(),    cwd.c_str(),      in.get(),
-           out_w.get(),       err_w.get(), report_w.get(), max_fd_to_close()};
+  launch l{spec.path.c_str(), argv.data(), envp.data(),    cwd.c_str(),       in.get(),
+           out_w.get(),       err_w.get(), report_w.get(), max_fd_to_close(), ::getpid()};
   pid_t pid = ::fork();
   if (pid < 0)
     return setup_failed("fork");

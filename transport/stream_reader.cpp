@@ -14,6 +14,8 @@ namespace {
 
 // JSNoMessageFoundErr: the API's answer for a sequence or subject with no message.
 constexpr int js_no_message_found = 10037;
+// JSStreamMsgDeleteFailedF: a delete the server could not do (also: no such message).
+constexpr int js_delete_failed = 10057;
 
 std::uint64_t header_number(natsMsg* m, const char* key) {
   const char* v = nullptr;
@@ -139,6 +141,13 @@ expected<bool> delete_message(const connection& conn, const std::string& stream,
   auto st = js_DeleteMsg(conn.jetstream(), stream.c_str(), seq, nullptr, &jerr);
   if (st == NATS_NOT_FOUND || jerr == js_no_message_found)
     return false;
+  // The server reports a missing message as a failed delete (10057) with the reason in text;
+  // a second look tells "already gone" from a real failure.
+  if (st != NATS_OK && jerr == js_delete_failed) {
+    auto there = message_at(conn, stream, seq);
+    if (there && !*there)
+      return false;
+  }
   if (st != NATS_OK)
     return from_nats(st, "delete message " + std::to_string(seq) + " of " + stream, jerr);
   return true;
