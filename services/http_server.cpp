@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -29,17 +30,45 @@ http_server::http_server(const std::string& host, int port, http_endpoints ep)
     res.set_content(ep.metrics(), "text/plain; version=0.0.4");
   });
   if (ep.api) {
-    auto serve = [ep](const httplib::Request& req, httplib::Response& res) {
-      http_request r{req.method, req.path, req.body, req.get_header_value("Authorization"), {}};
+    auto answer = [ep](const httplib::Request& req, httplib::Response& res, std::string body) {
+      http_request r{
+        req.method, req.path, std::move(body), req.get_header_value("Authorization"), {}};
       for (const auto& [k, v] : req.params)
         r.query[k] = v;
       auto reply = ep.api(r);
       res.status = reply.status;
       res.set_content(reply.body, "application/json");
     };
+    auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
+      answer(req, res, req.body);
+    };
+    // POST reads its body itself: `curl -X POST .../cancel` sends no Content-Length, and the
+    // library refuses such a request with 400 when it reads the body up front.
+    auto serve_post = [answer, limit = ep.max_body_bytes](const httplib::Request& req,
+                                                          httplib::Response& res,
+                                                          const httplib::ContentReader& read) {
+      std::string body;
+      bool too_large =
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
+      if (!too_large && (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")))
+        read([&](const char* data, std::size_t n) {
+          too_large = body.size() + n > limit;
+          if (!too_large)
+            body.append(data, n);
+          return !too_large;
+        });
+      if (too_large) {
+        res.status = 413;
+        res.set_content(R"({"error":"payload_too_large","detail":"the request body is over )"
+                        R"x(the limit (SMITH_API_MAX_BODY)"})x",
+                        "application/json");
+        return;
+      }
+      answer(req, res, std::move(body));
+    };
     const char* pattern = "/v1/.*";
     srv.Get(pattern, serve);
-    srv.Post(pattern, serve);
+    srv.Post(pattern, serve_post);
     srv.Delete(pattern, serve);
     srv.Put(pattern, serve);
   }

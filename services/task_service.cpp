@@ -227,8 +227,10 @@ std::optional<task_service::queued> task_service::find_queued(const std::string&
     if (!m)
       return std::nullopt;
     from = m->sequence + 1;
+    // A requeued task carries <id>-requeue-<dead-letter seq> (docs/WIRE.md §2).
     auto msg_id = m->header(tp::headers::msg_id);
-    if (!msg_id || *msg_id != id)
+    if (!msg_id || !msg_id->starts_with(id)
+        || (msg_id->size() != id.size() && !msg_id->substr(id.size()).starts_with("-requeue-")))
       continue;
     queued q;
     q.seq = m->sequence;

@@ -6,7 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace smith::testing;
 using json = nlohmann::json;
@@ -166,6 +170,23 @@ TEST_CASE("the API refuses bad requests with the right 4xx and publishes nothing
   CHECK(status_of(big.dump()) == std::pair{413, std::string{"payload_too_large"}});
   // Over the body limit (SMITH_API_MAX_BODY=200000): refused before it is read.
   CHECK(status_of(std::string(300'000, ' ')).first == 413);
+  // A POST without a body and without Content-Length (curl -X POST) is read as empty.
+  {
+    auto sock = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(o.http_port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    std::string req = std::string{"POST /v1/tasks/ghost/cancel HTTP/1.1\r\nHost: x\r\n"}
+                      + "Authorization: Bearer " + token + "\r\nConnection: close\r\n\r\n";
+    REQUIRE(::write(sock, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
+    std::string answer(4096, '\0');
+    auto n = ::read(sock, answer.data(), answer.size());
+    ::close(sock);
+    REQUIRE(n > 0);
+    CHECK_MESSAGE(answer.starts_with("HTTP/1.1 404"), answer);
+  }
   auto res = o.request("GET", "/v1/nothing-here");
   REQUIRE(res);
   CHECK(res->status == 404);
@@ -262,12 +283,13 @@ TEST_CASE("a task that used up MaxDeliver is dead-lettered once with two orchest
 
   // Requeued, the fail handler counts the three attempts it already had and succeeds.
   consumer.reset();
-  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "1"}};
-  REQUIRE(w.wait_ready());
   auto seq = entry["seq"].get<std::uint64_t>();
   auto requeued = b.call("POST", "/v1/dlq/" + std::to_string(seq) + "/requeue", nullptr, 202);
   CHECK(requeued["id"] == "doomed");
   CHECK(b.request("POST", "/v1/dlq/" + std::to_string(seq) + "/requeue")->status == 404);
+  CHECK(f.state(a, "doomed") == "queued"); // the old "dead" result no longer speaks for it
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "1"}};
+  REQUIRE(w.wait_ready());
   REQUIRE_MESSAGE(wait_until([&] { return f.state(a, "doomed") == "succeeded"; }, 30s),
                   w.log_text());
   CHECK(a.call("GET", "/v1/tasks/doomed")["attempts"] == 4);
@@ -348,7 +370,7 @@ TEST_CASE(
   auto failed = run_command({smith, "submit", "--role", "test", "--type", "fail", "--payload",
                              R"({"fail_times":9,"mode":"error"})", "--wait", "--json"},
                             env);
-  CHECK_MESSAGE(failed.exit_code == 1, failed.err);
+  CHECK_MESSAGE(failed.exit_code == 1, failed.err << w.log_text() << o.log_text());
   auto doc = json::parse(failed.out);
   CHECK(doc["state"] == "dead");
   CHECK(doc["attempts"] == 3);
