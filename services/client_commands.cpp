@@ -227,7 +227,55 @@ void run(Fn&& fn) {
 struct submit_options {
   std::string role, type, payload, file, stdin_marker, id, delay, deadline, timeout;
   bool wait = false;
+  int count = 1;
 };
+
+// --count N: submits N tasks, and with --wait follows them all to a summary by state.
+int submit_many(client& c, const client_options& co, const submit_options& so, json req) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::string> ids;
+  for (int i = 0; i < so.count; ++i) {
+    if (!so.id.empty())
+      req["id"] = so.id + "-" + std::to_string(i);
+    ids.push_back(c.call("POST", "/v1/tasks", req)["id"].get<std::string>());
+  }
+  if (!so.wait) {
+    for (const auto& id : ids)
+      std::printf("%s\n", id.c_str());
+    return exit_ok;
+  }
+  auto timeout = duration_flag("--timeout", so.timeout);
+  std::map<std::string, int> by_state;
+  std::vector<std::string> open = ids;
+  while (!open.empty()) {
+    std::vector<std::string> still;
+    for (const auto& id : open) {
+      auto state = c.call("GET", "/v1/tasks/" + id).value("state", "");
+      if (final_state(state))
+        ++by_state[state];
+      else
+        still.push_back(id);
+    }
+    open.swap(still);
+    if (open.empty())
+      break;
+    if (timeout.count() > 0 && std::chrono::steady_clock::now() - started > timeout)
+      die(exit_unavailable, std::to_string(open.size()) + " tasks did not end within --timeout");
+    std::this_thread::sleep_for(100ms); // a poll interval, not a synchronisation
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  json summary{{"tasks", ids.size()}, {"by_state", by_state}, {"seconds", secs}};
+  if (co.json_out) {
+    std::printf("%s\n", summary.dump().c_str());
+  } else {
+    std::string states;
+    for (const auto& [k, v] : by_state)
+      states += (states.empty() ? "" : ", ") + std::to_string(v) + " " + k;
+    std::printf("%zu tasks: %s in %.2f s (%.0f tasks/s)\n", ids.size(), states.c_str(), secs,
+                static_cast<double>(ids.size()) / std::max(secs, 1e-6));
+  }
+  return by_state["succeeded"] == static_cast<int>(ids.size()) ? exit_ok : exit_task_failed;
+}
 
 int submit(const client_options& co, const submit_options& so) {
   json req{{"role", so.role}, {"type", so.type}};
@@ -264,6 +312,10 @@ int submit(const client_options& co, const submit_options& so) {
                            .count()
                          + d.count();
   client c{co};
+  if (so.count < 1)
+    die(exit_bad_request, "--count must be at least 1");
+  if (so.count > 1)
+    return submit_many(c, co, so, std::move(req));
   auto ack = c.call("POST", "/v1/tasks", req);
   auto id = ack["id"].get<std::string>();
   if (!so.wait) {
@@ -304,6 +356,9 @@ void add_submit(CLI::App& app) {
   cmd->add_option("--delay", so->delay, "Do not start before this, e.g. 30s");
   cmd->add_option("--deadline", so->deadline, "Fail the task if not done within, e.g. 5m");
   cmd->add_flag("--wait", so->wait, "Wait for the result; exit 0 on success, 1 on failure");
+  cmd->add_option("--count", so->count,
+                  "Submit this many such tasks (ids <id>-0.. with --id); with --wait, print "
+                  "a summary by state");
   cmd->add_option("--timeout", so->timeout, "With --wait: give up after, e.g. 10m");
   add_client_options(cmd, co);
   cmd->callback([co, so] { run([&] { return submit(*co, *so); }); });
