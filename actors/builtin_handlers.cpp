@@ -37,10 +37,20 @@ outcome sleep_handler(task_context& ctx) {
                             "bad_payload");
   using clock_type = std::chrono::steady_clock;
   auto until = clock_type::now() + std::chrono::milliseconds{*ms};
-  // Sleep in slices so a cancel or a deadline stops the task within ~10 ms.
+  // Sleep in slices so a cancel or a deadline stops the task within ~10 ms. A long sleep
+  // reports its progress in steps of 10 %, so status and `smith watch` have something to show.
+  auto begin = clock_type::now();
+  int reported = 0;
   while (clock_type::now() < until) {
     if (ctx.cancelled())
       return outcome::failure("cancelled", "cancelled");
+    if (*ms >= 200) {
+      auto pct = static_cast<int>((clock_type::now() - begin) * 100 / (until - begin));
+      if (pct / 10 > reported / 10) {
+        reported = pct / 10 * 10;
+        ctx.progress(reported, "slept " + std::to_string(reported * *ms / 100) + " ms");
+      }
+    }
     auto left = until - clock_type::now();
     std::this_thread::sleep_for(
       std::min<clock_type::duration>(left, std::chrono::milliseconds{10}));

@@ -3,6 +3,7 @@
 // exit codes in both modes, and the EMF queue-depth line.
 #include "../worker/worker_harness.hpp"
 #include "support/command.hpp"
+#include "transport/subscription.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -480,4 +481,39 @@ TEST_CASE("the orchestrator writes one EMF line per role and interval, with the 
   httplib::Client cli{"127.0.0.1", o.http_port};
   CHECK(cli.Get("/metrics")->body.find("smith_queue_pending{role=\"test\"} 2")
         != std::string::npos);
+}
+
+TEST_CASE("a handler's progress reaches smith.event.<id> and the task's status") {
+  fixture f;
+  orchestrator_process o{f.s.server.url(), f.dir};
+  REQUIRE(o.wait_ready());
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "1"}};
+  REQUIRE(w.wait_ready());
+  std::mutex mtx;
+  std::vector<json> events;
+  auto sub = must(tp::subscription::create(f.s.conn, "smith.event.slow", [&](auto& m) {
+    std::lock_guard guard{mtx};
+    events.push_back(json::parse(m.data));
+  }));
+  must(f.s.conn->flush(2s));
+  o.call("POST", "/v1/tasks",
+         {{"role", "test"}, {"type", "sleep"}, {"id", "slow"}, {"payload", 3000}}, 202);
+  json seen;
+  REQUIRE(wait_until(
+    [&] {
+      seen = o.call("GET", "/v1/tasks/slow");
+      return seen.contains("progress");
+    },
+    20s));
+  CHECK(seen["state"] == "running");
+  CHECK(seen["progress"]["percent"].get<int>() >= 10);
+  CHECK(seen["progress"]["percent"].get<int>() < 100);
+  CHECK(seen["progress"]["message"].get<std::string>().starts_with("slept "));
+  REQUIRE(wait_until([&] { return f.state(o, "slow") == "succeeded"; }, 20s));
+  std::lock_guard guard{mtx};
+  REQUIRE(events.size() >= 2);
+  CHECK(events.front()["kind"] == "started");
+  CHECK(events.front()["attempt"] == 1);
+  CHECK(events.back()["kind"] == "progress");
+  CHECK(events.back()["percent"] == 90);
 }
