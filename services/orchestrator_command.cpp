@@ -4,6 +4,7 @@
 #include "services/http_server.hpp"
 #include "services/logging.hpp"
 #include "services/queue_reporter.hpp"
+#include "services/service_setup.hpp"
 #include "services/task_api.hpp"
 #include "services/task_service.hpp"
 #include "services/task_tracker.hpp"
@@ -47,14 +48,11 @@ int run_orchestrator(const orchestrator_options& o) {
   sigaddset(&sigs, SIGINT);
   setup_json_logging();
 
-  auto env = tp::process_env();
-  auto cc = tp::parse_connection_config(env);
-  auto tc = tp::parse_topology_config(env);
-  if (!cc || !tc) {
-    spdlog::error(R"({{"msg":"bad configuration","error_type":"config","error":"{}"}})",
-                  (!cc ? cc.error() : tc.error()).message());
+  auto settings = read_service_settings();
+  if (!settings)
     return 2;
-  }
+  auto* cc = &settings->connection;
+  auto* tc = &settings->topology;
   auto interval = interval_of(o.metrics_interval);
   if (interval < 100ms)
     throw std::invalid_argument("SMITH_METRICS_INTERVAL must be at least 100ms");
@@ -71,19 +69,8 @@ int run_orchestrator(const orchestrator_options& o) {
   }
   std::atomic<bool> topology_ok{!o.apply_topology};
   auto ensure_topology = [&] {
-    if (topology_ok || !(*conn)->connected())
-      return;
-    auto r = tp::apply(**conn, tp::declare(*tc), tp::apply_mode::create_only);
-    if (!r) {
-      spdlog::warn(R"({{"msg":"topology not applied","error":"{}"}})", r.error().message());
-      return;
-    }
-    for (const auto& a : *r)
-      if (a.what == tp::applied::change::drifted)
-        spdlog::warn(R"({{"msg":"{} {} differs from this process's settings in {}; left as it )"
-                     R"(is, smith topology apply updates it"}})",
-                     a.kind, a.name, fmt::join(a.fields, ", "));
-    topology_ok = true;
+    if (!topology_ok && (*conn)->connected())
+      topology_ok = create_missing_topology(**conn, *tc);
   };
   ensure_topology();
 

@@ -7,6 +7,7 @@
 #include "services/http_server.hpp"
 #include "services/logging.hpp"
 #include "services/roles.hpp"
+#include "services/service_setup.hpp"
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
 #include "transport/library.hpp"
@@ -76,14 +77,11 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   sigaddset(&sigs, SIGINT);
   setup_json_logging();
 
-  auto env = tp::process_env();
-  auto cc = tp::parse_connection_config(env);
-  auto tc = tp::parse_topology_config(env);
-  if (!cc || !tc) {
-    spdlog::error(R"({{"msg":"bad configuration","error_type":"config","error":"{}"}})",
-                  (!cc ? cc.error() : tc.error()).message());
+  auto settings = read_service_settings();
+  if (!settings)
     return 2;
-  }
+  auto* cc = &settings->connection;
+  auto* tc = &settings->topology;
   if (o.role.empty() || !tp::is_subject_token(o.role)) {
     spdlog::error(
       R"({{"msg":"bad configuration","error_type":"config","error":"--role/SMITH_ROLE must be one subject token, got \"{}\""}})",
@@ -108,18 +106,8 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   }
   if (tc->roles.end() == std::find(tc->roles.begin(), tc->roles.end(), o.role))
     tc->roles.push_back(o.role);
-  if (o.apply_topology && (*conn)->connected()) {
-    auto r = tp::apply(**conn, tp::declare(*tc), tp::apply_mode::create_only);
-    if (!r)
-      spdlog::warn(R"({{"msg":"topology not applied","error":"{}"}})", r.error().message());
-    else
-      for (const auto& a : *r)
-        if (a.what == tp::applied::change::drifted)
-          spdlog::warn(
-            R"({{"msg":"{} {} differs from this process's settings in {}; left as it is, )"
-            R"(smith topology apply updates it"}})",
-            a.kind, a.name, fmt::join(a.fields, ", "));
-  }
+  if (o.apply_topology && (*conn)->connected())
+    create_missing_topology(**conn, *tc);
 
   process_state ps;
   auto stats = std::make_shared<actors::metrics>();
