@@ -376,6 +376,19 @@ TEST_CASE(
   CHECK(doc["state"] == "dead");
   CHECK(doc["attempts"] == 3);
 
+  auto watched = run_command({smith, "watch", doc["id"].get<std::string>()}, env);
+  CHECK(watched.exit_code == 1);
+  CHECK(watched.err.find(" dead (worker ") != std::string::npos);
+  auto slow = run_command(
+    {smith, "submit", "--role", "test", "--type", "sleep", "--payload", "300", "--id", "watch-me"},
+    env);
+  REQUIRE(slow.exit_code == 0);
+  auto watch_ok =
+    run_command({smith, "watch", "watch-me", "--api", o.url(), "--token", token}, env);
+  CHECK_MESSAGE(watch_ok.exit_code == 0, watch_ok.err);
+  CHECK(watch_ok.err.find("watch-me succeeded") != std::string::npos);
+  CHECK(watch_ok.out == "slept 300 ms");
+
   auto piped = run_command({smith, "submit", "--role", "test", "--type", "hash", "-", "--wait",
                             "--api", o.url(), "--token", token},
                            env, "abc");
