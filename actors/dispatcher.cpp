@@ -50,6 +50,7 @@ struct entry {
   clock_type::time_point started;
   clock_type::time_point last_beat;
   clock_type::time_point settle_sent;
+  clock_type::time_point store_sent;
   std::int64_t started_ms = 0;
   std::uint32_t attempt = 1;        // this message's delivery count: MaxDeliver counts it
   std::uint32_t prior_attempts = 0; // attempts before a requeue from the dead-letter stream
@@ -89,6 +90,10 @@ struct dispatcher_state {
 using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
 
 constexpr milliseconds settle_timeout{5000};
+// nats.c 3.4.1 has no timeout for an asynchronous publish: an ack lost with a broken link (a
+// partition, a leader change) never comes, and the slot would stay taken for good. Past this,
+// the attempt goes back to the queue; the result's Nats-Msg-Id makes a late store harmless.
+constexpr milliseconds store_timeout{10'000};
 // How long a cancel notice is remembered for tasks not yet delivered to this dispatcher.
 constexpr milliseconds cancel_memory{600'000};
 
@@ -151,6 +156,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
   if (e.ph != entry::phase::storing)
     ++st.storing;
   e.ph = entry::phase::storing;
+  e.store_sent = clock_type::now();
   e.finally = dead_letter || !ok ? entry::then::term : entry::then::ack;
   auto submit = [&](const transport::outgoing& out) {
     if (auto r = st.pub->publish_async(out, seq); r)
@@ -172,7 +178,9 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     r.started_ms = e.started_ms;
     r.finished_ms = now_ms();
     auto trace = e.msg->header(transport::headers::traceparent);
-    submit(transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{}));
+    auto out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
+    out.msg_id = transport::result_msg_id(seq);
+    submit(out);
   }
   if (dead_letter) {
     transport::dead_letter d;
@@ -401,9 +409,12 @@ void on_tick(dispatcher_actor* self) {
   auto now = clock_type::now();
   auto beat = st.cfg.ack_wait / 3;
   std::vector<std::uint64_t> unconfirmed;
+  std::vector<std::uint64_t> unstored;
   for (auto& [seq, e] : st.inflight) {
     if (e.ph == entry::phase::settling && now - e.settle_sent >= settle_timeout)
       unconfirmed.push_back(seq);
+    if (e.ph == entry::phase::storing && now - e.store_sent >= store_timeout)
+      unstored.push_back(seq);
     if (e.ph != entry::phase::running)
       continue;
     if (e.deadline_ms && now_ms() > *e.deadline_ms) {
@@ -427,7 +438,15 @@ void on_tick(dispatcher_actor* self) {
                  e.task ? e.task->id : "", seq);
     finish(self, seq, e.outcome_name.empty() ? "failed" : e.outcome_name);
   }
-  if (!unconfirmed.empty()) {
+  for (auto seq : unstored) {
+    auto& e = st.inflight[seq];
+    spdlog::warn(R"({{"msg":"no ack for a stored result; the task goes back to the queue",)"
+                 R"("task_id":"{}","stream_seq":{},"error_type":"store_timeout"}})",
+                 e.task ? e.task->id : "", seq);
+    (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
+    finish(self, seq, "retried");
+  }
+  if (!unconfirmed.empty() || !unstored.empty()) {
     update_capacity(self);
     check_drained(self);
   }

@@ -85,7 +85,9 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::subjects& na
     res.attempts = d.attempts;
     res.worker = "orchestrator";
     res.started_ms = res.finished_ms = d.failed_ms;
-    if (auto r = pub.publish(tp::result_message(names, res), call_timeout); !r)
+    auto out = tp::result_message(names, res);
+    out.msg_id = tp::result_msg_id(seq);
+    if (auto r = pub.publish(out, call_timeout); !r)
       return false;
   }
   if (auto r = tp::delete_message(conn, names.tasks_stream(), seq); !r)

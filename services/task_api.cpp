@@ -5,7 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
-#include <regex>
+#include <initializer_list>
+#include <vector>
 
 namespace smith::services {
 
@@ -42,59 +43,76 @@ std::size_t query_limit(const http_request& req) {
   return static_cast<std::size_t>(std::min<std::uint64_t>(n, 10'000));
 }
 
+// "/v1/tasks/abc/cancel" → {"tasks", "abc", "cancel"}; empty segments are kept, so "//" and a
+// trailing "/" never match a route.
+std::vector<std::string> segments(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t pos = 4; // after "/v1/"
+  while (pos <= path.size()) {
+    auto slash = path.find('/', pos);
+    if (slash == std::string::npos)
+      slash = path.size();
+    out.push_back(path.substr(pos, slash - pos));
+    pos = slash + 1;
+  }
+  return out;
+}
+
 json route(task_service& svc, const http_request& req, int& status) {
-  static const std::regex task_re{R"(^/v1/tasks/([^/]+)$)"};
-  static const std::regex cancel_re{R"(^/v1/tasks/([^/]+)/cancel$)"};
-  static const std::regex requeue_re{R"(^/v1/dlq/([^/]+)/requeue$)"};
-  static const std::regex dlq_re{R"(^/v1/dlq/([^/]+)$)"};
-  std::smatch m;
   const auto& p = req.path;
-  auto method_not_allowed = [&]() -> json {
-    throw api_error(405, "method_not_allowed", req.method + " is not served on " + p);
+  auto s = segments(p);
+  auto is = [&](std::initializer_list<const char*> shape) {
+    if (s.size() != shape.size())
+      return false;
+    std::size_t i = 0;
+    for (const char* part : shape) {
+      // nullptr stands for a parameter: any non-empty segment.
+      if (part == nullptr ? s[i].empty() : s[i] != part)
+        return false;
+      ++i;
+    }
+    return true;
   };
-  if (p == "/v1/tasks") {
-    if (req.method != "POST")
-      return method_not_allowed();
+  auto only = [&](const char* method) {
+    if (req.method != method)
+      throw api_error(405, "method_not_allowed", req.method + " is not served on " + p);
+  };
+  if (is({"tasks"})) {
+    only("POST");
     auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded())
       throw api_error(400, "invalid_json", "the request body is not valid JSON");
     status = 202;
     return svc.submit(body);
   }
-  if (std::regex_match(p, m, cancel_re)) {
-    if (req.method != "POST")
-      return method_not_allowed();
+  if (is({"tasks", nullptr, "cancel"})) {
+    only("POST");
     status = 202;
-    return svc.cancel(m[1]);
+    return svc.cancel(s[1]);
   }
-  if (std::regex_match(p, m, task_re)) {
-    if (req.method != "GET")
-      return method_not_allowed();
-    return svc.status(m[1]);
+  if (is({"tasks", nullptr})) {
+    only("GET");
+    return svc.status(s[1]);
   }
-  if (p == "/v1/queues") {
-    if (req.method != "GET")
-      return method_not_allowed();
+  if (is({"queues"})) {
+    only("GET");
     return svc.queues();
   }
-  if (p == "/v1/dlq") {
-    if (req.method != "GET")
-      return method_not_allowed();
+  if (is({"dlq"})) {
+    only("GET");
     std::uint64_t from = 1;
     if (auto it = req.query.find("from"); it != req.query.end())
       from = parse_seq(it->second);
     return svc.dlq_list(query_limit(req), from);
   }
-  if (std::regex_match(p, m, requeue_re)) {
-    if (req.method != "POST")
-      return method_not_allowed();
+  if (is({"dlq", nullptr, "requeue"})) {
+    only("POST");
     status = 202;
-    return svc.dlq_requeue(parse_seq(m[1]));
+    return svc.dlq_requeue(parse_seq(s[1]));
   }
-  if (std::regex_match(p, m, dlq_re)) {
-    if (req.method != "DELETE")
-      return method_not_allowed();
-    return svc.dlq_delete(parse_seq(m[1]));
+  if (is({"dlq", nullptr})) {
+    only("DELETE");
+    return svc.dlq_delete(parse_seq(s[1]));
   }
   throw api_error(404, "not_found", "no API route " + req.method + " " + p + " (see docs/API.md)");
 }

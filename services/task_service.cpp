@@ -279,8 +279,10 @@ json task_service::status(const std::string& id) {
                       "kept for SMITH_RESULTS_MAX_AGE)");
 }
 
-void task_service::store_result(const tp::result& r) {
-  must(pub_->publish(tp::result_message(names_, r), api_timeout), "store the result of " + r.id);
+void task_service::store_result(const tp::result& r, std::uint64_t task_seq) {
+  auto out = tp::result_message(names_, r);
+  out.msg_id = tp::result_msg_id(task_seq);
+  must(pub_->publish(out, api_timeout), "store the result of " + r.id);
 }
 
 json task_service::cancel(const std::string& id) {
@@ -309,7 +311,7 @@ json task_service::cancel(const std::string& id) {
       r.status = "cancelled";
       r.worker = "orchestrator";
       r.started_ms = r.finished_ms = now_ms();
-      store_result(r);
+      store_result(r, q->seq);
       return {{"id", id}, {"state", "cancelled"}};
     }
   }

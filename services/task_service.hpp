@@ -60,7 +60,7 @@ private:
 
   std::optional<queued> find_queued(const std::string& id);
   std::optional<nlohmann::json> final_state(const std::string& id);
-  void store_result(const transport::result& r);
+  void store_result(const transport::result& r, std::uint64_t task_seq);
   void check_role(const std::string& role) const;
 
   std::shared_ptr<transport::connection> conn_;

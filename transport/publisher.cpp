@@ -73,6 +73,10 @@ outgoing result_message(const subjects& names, const result& r, std::string_view
   return out;
 }
 
+std::string result_msg_id(std::uint64_t task_seq) {
+  return "result-" + std::to_string(task_seq);
+}
+
 publisher::publisher(std::shared_ptr<connection> conn, options opts)
   : conn_(std::move(conn)), opts_(opts), state_(std::make_shared<state>()) {
 }

@@ -47,11 +47,14 @@ struct task_headers {
 expected<outgoing> task_message(const subjects& names, std::string_view role, const task& t,
                                 const task_headers& extra = {});
 
-/// The message for `r` on <prefix>.result.<id>. It carries no Nats-Msg-Id: the server would
-/// keep every result id for the whole duplicate window (millions at full speed) to catch only
-/// the rare retry after a crash between publishing and acking, and readers take the last
-/// result of a subject anyway.
+/// The message for `r` on <prefix>.result.<id>, without a Nats-Msg-Id: the writer sets
+/// result_msg_id() of the task message it ends.
 outgoing result_message(const subjects& names, const result& r, std::string_view traceparent = {});
+
+/// The Nats-Msg-Id of the result that ends the task message at `task_seq` in SMITH_TASKS:
+/// a store retried after a lost ack, or a second worker finishing a redelivery of the same
+/// message, dedups to one result (within the duplicate window).
+std::string result_msg_id(std::uint64_t task_seq);
 
 class publisher {
 public:
