@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""The compose NATS permissions, checked against a plain local nats-server (no Docker).
+
+Starts one nats-server on free loopback ports with deploy/nats/auth.conf (the very file the
+compose cluster includes) and JetStream, then:
+  - applies the topology as smith-admin (`smith topology apply`),
+  - runs `smith worker` of each role with that role's user and gets an echo task done by each,
+    and finds no permission violation in the server log,
+  - proves a worker's credentials cannot publish to another role's task subject (the publish is
+    refused with a permissions violation and no JetStream ack; the stream holds nothing new),
+    nor pull another role's consumer, nor change the topology,
+  - and that the client user cannot consume tasks.
+
+  tests/e2e/permissions_test.py [--smith PATH]   (default: build/services/smith, else `smith`)
+
+Needs nats-server on PATH and the pip packages nats-py and msgpack (tests/e2e/run makes a venv).
+The last line is `permissions: N passed, N failed`; exit 0 when nothing failed, 77 when
+nats-server or smith is missing.
+"""
+import argparse
+import asyncio
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgpack
+import nats
+from nats.errors import TimeoutError as NatsTimeout
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ("compile", "analyze", "execute")
+
+passed = 0
+failed = 0
+
+
+def check(ok, what):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok    {what}", flush=True)
+    else:
+        failed += 1
+        print(f"FAIL  {what}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def passwords():
+    names = ["ADMIN", "ORCHESTRATOR", "CLIENT"] + [f"WORKER_{r.upper()}" for r in ROLES]
+    # nats-server parses an environment value as a config value: a password must start with a
+    # letter (a leading digit reads as a number).
+    return {f"SMITH_{n}_PASSWORD": "p" + secrets.token_hex(16) for n in names}
+
+
+def task_body(task_id, typ, payload):
+    return msgpack.packb({"v": 1, "id": task_id, "type": typ, "payload": payload,
+                          "created_ms": int(time.time() * 1000)}, use_bin_type=True)
+
+
+async def connect(url, user, password, errors):
+    async def on_error(e):
+        errors.append(str(e))
+
+    return await nats.connect(url, user=user, password=password, error_cb=on_error,
+                              allow_reconnect=False, connect_timeout=3)
+
+
+async def checks(url, env, smith, work, log_path):
+    client_errors = []
+    nc = await connect(url, "smith-client", env["SMITH_CLIENT_PASSWORD"], client_errors)
+    js = nc.jetstream(timeout=3)
+
+    # Each role's worker, with its own user, does a task.
+    procs = []
+    try:
+        for role in ROLES:
+            wenv = dict(os.environ, SMITH_NATS_URL=url, SMITH_NATS_USER=f"smith-worker-{role}",
+                        SMITH_NATS_PASSWORD=env[f"SMITH_WORKER_{role.upper()}_PASSWORD"],
+                        SMITH_LOG_LEVEL="info", SMITH_DRAIN_TIMEOUT="2s")
+            out = open(work / f"worker-{role}.log", "w")
+            procs.append((role, out, subprocess.Popen(
+                [smith, "worker", "--role", role, "--concurrency", "2", "--http-port", "0",
+                 "--http-host", "127.0.0.1", "--no-apply-topology"],
+                env=wenv, stdout=out, stderr=subprocess.STDOUT)))
+        import hashlib
+        cases = [("echo", b"hi", b"hi"), ("hash", b"hi", hashlib.sha256(b"hi").hexdigest().encode()),
+                 ("sleep", b"5", None)]
+        for role in ROLES:
+            for typ, payload, want in cases:
+                tid = f"perm-{role}-{typ}-{secrets.token_hex(4)}"
+                sub = await nc.subscribe(f"smith.result.{tid}")
+                await js.publish(f"smith.task.{role}.{typ}", task_body(tid, typ, payload),
+                                 headers={"Nats-Msg-Id": tid, "Smith-Type": typ})
+                try:
+                    msg = await sub.next_msg(timeout=10)
+                    res = msgpack.unpackb(msg.data, raw=False)
+                    check(res.get("ok") is True and (want is None or res.get("output") == want),
+                          f"a {role} worker with user smith-worker-{role} runs a {typ} task and stores its result"
+                          + ("" if res.get("ok") else f": {res.get('error')}"))
+                except NatsTimeout:
+                    check(False, f"a {role} worker with user smith-worker-{role} runs a {typ} task (no result in 10 s)")
+                await sub.unsubscribe()
+        # The orchestrator counts workers by asking them; their answers are responses.
+        oerr = []
+        oc = await connect(url, "smith-orchestrator", env["SMITH_ORCHESTRATOR_PASSWORD"], oerr)
+        try:
+            reply = await oc.request("smith.ping.workers", b"", timeout=2)
+            body = reply.data.decode(errors="replace")
+            check('"role"' in body, f"a worker answers smith-orchestrator's smith.ping.workers: {body[:120]}")
+        except Exception:
+            print("note  no worker answered smith.ping.workers (this smith may predate worker pings)",
+                  flush=True)
+        await oc.close()
+    finally:
+        for role, out, p in procs:
+            p.send_signal(signal.SIGTERM)
+        for role, out, p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            out.close()
+
+    server_log = log_path.read_text()
+    violations = [l for l in server_log.splitlines() if "Violation" in l]
+    check(not violations, "no permission violation by the workers, the admin or the client"
+          + ("" if not violations else ":\n      " + "\n      ".join(violations[:5])))
+    for role in ROLES:
+        wlog = (work / f"worker-{role}.log").read_text()
+        check("nats async error" not in wlog and "Permissions Violation" not in wlog,
+              f"worker {role}: no async error in its log")
+
+    before = (await js.stream_info("SMITH_TASKS")).state.messages
+
+    # A compile worker's credentials: no publishing to another role's task subject.
+    werr = []
+    wc = await connect(url, "smith-worker-compile", env["SMITH_WORKER_COMPILE_PASSWORD"], werr)
+    wjs = wc.jetstream(timeout=2)
+    refused = False
+    try:
+        await wjs.publish("smith.task.execute.echo", task_body("perm-x", "echo", b"x"),
+                          headers={"Nats-Msg-Id": "perm-x", "Smith-Type": "echo"})
+    except Exception:  # no JetStream ack: the server dropped the publish
+        refused = True
+    await asyncio.sleep(0.3)
+    check(refused and any("permissions violation for publish" in e.lower()
+                          and "smith.task.execute.echo" in e for e in werr),
+          "smith-worker-compile publishing to smith.task.execute.echo: refused (permissions violation, no ack)")
+    # Plain publish (no ack asked) is dropped by the server too: the stream holds nothing new.
+    await wc.publish("smith.task.compile.echo", task_body("perm-y", "echo", b"y"))
+    await wc.flush()
+    await asyncio.sleep(0.3)
+    after = (await js.stream_info("SMITH_TASKS")).state.messages
+    check(after == before, f"nothing reached SMITH_TASKS from the worker's publishes ({before} -> {after})")
+
+    # Nor pulling another role's consumer, nor changing the topology.
+    werr.clear()
+    try:
+        await wc.request("$JS.API.CONSUMER.MSG.NEXT.SMITH_TASKS.role-execute", b'{"batch":1,"no_wait":true}',
+                         timeout=1)
+        pulled = True
+    except Exception:
+        pulled = False
+    await asyncio.sleep(0.2)
+    check(not pulled and any("permissions violation" in e.lower() for e in werr),
+          "smith-worker-compile pulling from role-execute: refused")
+    try:
+        await wjs.delete_stream("SMITH_TASKS")
+        deleted = True
+    except Exception:
+        deleted = False
+    check(not deleted, "smith-worker-compile deleting SMITH_TASKS: refused")
+    await wc.close()
+
+    # The client submits and reads, but does not consume tasks.
+    client_errors.clear()
+    try:
+        await nc.request("$JS.API.CONSUMER.MSG.NEXT.SMITH_TASKS.role-compile", b'{"batch":1,"no_wait":true}',
+                         timeout=1)
+        pulled = True
+    except Exception:
+        pulled = False
+    check(not pulled, "smith-client pulling from role-compile: refused")
+    await nc.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smith", default=None)
+    args = ap.parse_args()
+    smith = args.smith or (str(ROOT / "build/services/smith") if (ROOT / "build/services/smith").exists()
+                           else shutil.which("smith"))
+    server = shutil.which("nats-server")
+    if not smith or not server:
+        print("permissions: skipped (needs nats-server and smith)")
+        return 77
+
+    env = passwords()
+    work = Path(tempfile.mkdtemp(prefix="smith-perm."))
+    port, http = free_port(), free_port()
+    shutil.copy(ROOT / "deploy/nats/auth.conf", work / "auth.conf")
+    (work / "server.conf").write_text(
+        f"server_name: perm-1\nlisten: 127.0.0.1:{port}\nhttp: 127.0.0.1:{http}\n"
+        f"jetstream {{ store_dir: \"{work / 'js'}\" }}\ninclude ./auth.conf\n")
+    log_path = work / "server.log"
+    srv = subprocess.Popen([server, "-c", str(work / "server.conf")], env=dict(os.environ, **env),
+                           stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+    url = f"nats://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.time() > deadline or srv.poll() is not None:
+                    print(log_path.read_text())
+                    check(False, "nats-server starts with deploy/nats/auth.conf")
+                    return 1
+                time.sleep(0.05)
+        check(True, "nats-server starts with deploy/nats/auth.conf")
+        r = subprocess.run([smith, "topology", "apply"], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, SMITH_NATS_URL=url, SMITH_NATS_USER="smith-admin",
+                                    SMITH_NATS_PASSWORD=env["SMITH_ADMIN_PASSWORD"], SMITH_REPLICAS="1"))
+        check(r.returncode == 0, "smith topology apply as smith-admin"
+              + ("" if r.returncode == 0 else f": {r.stdout}{r.stderr}"))
+        asyncio.run(checks(url, env, smith, work, log_path))
+        # A worker may read stream and consumer info but not change them.
+        r = subprocess.run([smith, "topology", "apply"], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, SMITH_NATS_URL=url, SMITH_NATS_USER="smith-worker-compile",
+                                    SMITH_NATS_PASSWORD=env["SMITH_WORKER_COMPILE_PASSWORD"],
+                                    SMITH_NATS_REQUEST_TIMEOUT="1s", SMITH_REPLICAS="1",
+                                    SMITH_MAX_ACK_PENDING="7"))
+        check(r.returncode != 0, "smith topology apply as smith-worker-compile (a change): refused")
+    finally:
+        srv.send_signal(signal.SIGTERM)
+        try:
+            srv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+        if failed == 0:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"logs kept in {work}")
+    print(f"permissions: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
