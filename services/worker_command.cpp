@@ -144,18 +144,20 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     (void)tp::publish_core(*event_conn, names.event(id), body);
   };
   // `smith queues` and the orchestrator count the workers of each role by asking them.
-  auto ping = tp::subscription::create(
-    *conn, names.worker_ping(),
-    [c = *conn, stats, role = o.role, worker_name, concurrency = o.concurrency](auto& m) {
-      if (m.reply.empty())
-        return;
-      auto body = nlohmann::json{{"worker", worker_name},
-                                 {"role", role},
-                                 {"concurrency", concurrency},
-                                 {"in_flight", stats->in_flight()}}
-                    .dump();
-      (void)tp::publish_core(*c, std::string{m.reply}, body);
-    });
+  auto ping =
+    tp::subscription::create(*conn, names.worker_ping(),
+                             [weak = std::weak_ptr<tp::connection>{*conn}, stats, role = o.role,
+                              worker_name, concurrency = o.concurrency](auto& m) {
+                               auto c = weak.lock();
+                               if (m.reply.empty() || !c)
+                                 return;
+                               auto body = nlohmann::json{{"worker", worker_name},
+                                                          {"role", role},
+                                                          {"concurrency", concurrency},
+                                                          {"in_flight", stats->in_flight()}}
+                                             .dump();
+                               (void)tp::publish_core(*c, std::string{m.reply}, body);
+                             });
   if (!ping)
     spdlog::warn(R"({{"msg":"cannot answer worker pings","error":"{}"}})", ping.error().message());
 

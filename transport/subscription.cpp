@@ -10,22 +10,29 @@ expected<std::unique_ptr<subscription>> subscription::create(std::shared_ptr<con
                                                              const std::string& queue) {
   std::unique_ptr<subscription> self{new subscription};
   self->conn_ = std::move(conn);
-  // The callback lives as long as the connection: nats.c may still run it on its delivery
-  // thread while the subscription is being destroyed.
-  self->fn_ = std::make_shared<callback>(std::move(fn));
-  self->conn_->keep_alive(self->fn_);
+  // nats.c may still run the callback on its delivery thread after Unsubscribe returns: the
+  // subscription owns its callback until nats.c says it is done with it (on_complete).
+  auto* holder = new callback(std::move(fn));
   natsSubscription* raw = nullptr;
-  auto st = queue.empty()
-              ? natsConnection_Subscribe(&raw, self->conn_->native(), subject.c_str(), on_message,
-                                         self->fn_.get())
-              : natsConnection_QueueSubscribe(&raw, self->conn_->native(), subject.c_str(),
-                                              queue.c_str(), on_message, self->fn_.get());
-  if (st != NATS_OK)
+  auto st =
+    queue.empty()
+      ? natsConnection_Subscribe(&raw, self->conn_->native(), subject.c_str(), on_message, holder)
+      : natsConnection_QueueSubscribe(&raw, self->conn_->native(), subject.c_str(), queue.c_str(),
+                                      on_message, holder);
+  if (st != NATS_OK) {
+    delete holder;
     return from_nats(st, "subscribe to " + subject);
+  }
   self->sub_.reset(raw);
+  if (natsSubscription_SetOnCompleteCB(raw, on_complete, holder) != NATS_OK)
+    self->conn_->keep_alive(std::shared_ptr<callback>{holder}); // freed with the connection
   // Events can come in bursts (every result of a busy deployment): raise the default limits.
   natsSubscription_SetPendingLimits(raw, 1'000'000, 1024 * 1024 * 1024);
   return self;
+}
+
+void subscription::on_complete(void* closure) {
+  delete static_cast<callback*>(closure);
 }
 
 subscription::~subscription() {

@@ -41,9 +41,9 @@ private:
   subscription() = default;
 
   static void on_message(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
+  static void on_complete(void* closure);
 
   std::shared_ptr<connection> conn_;
-  std::shared_ptr<callback> fn_;
   subscription_handle sub_;
 };
 
