@@ -28,10 +28,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&app] {
     if (app.got_subcommand("worker") || app.got_subcommand("orchestrator"))
       return;
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
+    auto sigs = smith::services::stop_signal_set();
     pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
   });
   try {

@@ -8,6 +8,7 @@
 #include "services/task_api.hpp"
 #include "services/task_service.hpp"
 #include "services/task_tracker.hpp"
+#include "services/worker_command.hpp"
 #include "transport/topology.hpp"
 
 #include <spdlog/spdlog.h>
@@ -42,10 +43,7 @@ tp::milliseconds interval_of(const std::string& text) {
 }
 
 int run_orchestrator(const orchestrator_options& o) {
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
+  auto sigs = stop_signal_set(); // main() blocked them in every thread: sigwait below
   setup_json_logging();
 
   auto settings = read_service_settings();

@@ -71,10 +71,7 @@ tp::milliseconds duration_or_throw(const char* what, const std::string& text) {
 
 int run_worker(const worker_options& o, actors::handler_registry registry) {
   // main() blocked these in every thread; only sigwait below sees them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
+  auto sigs = stop_signal_set();
   setup_json_logging();
 
   auto settings = read_service_settings();
@@ -284,11 +281,16 @@ void add_worker_options(CLI::App* cmd, const std::shared_ptr<worker_options>& o)
 
 } // namespace
 
-void block_stop_signals() {
+sigset_t stop_signal_set() {
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGINT);
+  return sigs;
+}
+
+void block_stop_signals() {
+  auto sigs = stop_signal_set();
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 }
 

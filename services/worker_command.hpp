@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
+
 namespace smith::services {
 
 void add_worker_command(CLI::App& app);
@@ -12,6 +14,9 @@ void add_worker_command(CLI::App& app);
 /// Blocks SIGTERM and SIGINT in the calling thread, and so in every thread started after it:
 /// the worker receives them through sigwait alone. Call it before any thread exists.
 void block_stop_signals();
+
+/// {SIGTERM, SIGINT}: what stops a service (and what it waits for with sigwait).
+sigset_t stop_signal_set();
 
 /// The main() of a user's own worker binary: the flags, environment, HTTP endpoints, signal
 /// handling and supervision of `smith worker`, with the handlers in `registry` plus the
