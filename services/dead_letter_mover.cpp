@@ -30,7 +30,7 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::subjects& na
           std::string_view advisory) {
   auto doc = nlohmann::json::parse(advisory, nullptr, false);
   if (!doc.is_object() || !doc.contains("stream_seq")) {
-    spdlog::warn(R"({{"msg":"ignoring a malformed MAX_DELIVERIES advisory"}})");
+    spdlog::warn(R"({"msg":"ignoring a malformed MAX_DELIVERIES advisory"})");
     return true;
   }
   auto seq = doc.value("stream_seq", std::uint64_t{0});

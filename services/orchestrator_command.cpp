@@ -123,7 +123,7 @@ int run_orchestrator(const orchestrator_options& o) {
   http.reset();
   if (auto r = (*conn)->drain(10s); !r)
     spdlog::warn(R"({{"msg":"connection drain","error":"{}"}})", r.error().message());
-  spdlog::info(R"({{"msg":"orchestrator stopped"}})");
+  spdlog::info(R"({"msg":"orchestrator stopped"})");
   return 0;
 }
 

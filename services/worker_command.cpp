@@ -87,7 +87,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   }
   if (o.concurrency < 1 || o.concurrency > 1024) {
     spdlog::error(
-      R"({{"msg":"bad configuration","error_type":"config","error":"--concurrency must be 1 to 1024"}})");
+      R"({"msg":"bad configuration","error_type":"config","error":"--concurrency must be 1 to 1024"})");
     return 2;
   }
   auto drain_timeout = duration_or_throw("SMITH_DRAIN_TIMEOUT", o.drain_timeout);
@@ -233,7 +233,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
       self->receive(
         [](const caf::down_msg&) {},
         caf::after(drain_timeout + 15s) >>
-          [] { spdlog::warn(R"({{"msg":"dispatcher did not finish draining in time"}})"); });
+          [] { spdlog::warn(R"({"msg":"dispatcher did not finish draining in time"})"); });
     }
     self->send_exit(sup, caf::exit_reason::user_shutdown);
   }
