@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/task_log.hpp"
 #include "transport/ack_confirmations.hpp"
+#include "transport/clock.hpp"
 #include "transport/headers.hpp"
 #include "transport/publisher.hpp"
 #include "transport/subscription.hpp"
@@ -22,12 +23,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 std::optional<std::int64_t> header_ms(const transport::message& m, const char* key) {
   auto v = m.header(key);
@@ -176,7 +171,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     r.attempts = e.prior_attempts + e.attempt;
     r.worker = st.cfg.worker_name;
     r.started_ms = e.started_ms;
-    r.finished_ms = now_ms();
+    r.finished_ms = transport::unix_ms();
     auto trace = e.msg->header(transport::headers::traceparent);
     auto out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
     out.msg_id = transport::result_msg_id(seq);
@@ -191,7 +186,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     d.attempts = e.prior_attempts + e.attempt;
     d.subject = std::string{e.msg->subject()};
     d.stream_seq = seq;
-    d.failed_ms = now_ms();
+    d.failed_ms = transport::unix_ms();
     d.original = std::string{e.msg->data()};
     transport::outgoing out;
     out.subject =
@@ -218,7 +213,7 @@ void assign(dispatcher_actor* self, const message_ptr& m, task_ptr t) {
   e.cancelled = std::make_shared<std::atomic<bool>>(false);
   e.worker = worker;
   e.started = e.last_beat = clock_type::now();
-  e.started_ms = now_ms();
+  e.started_ms = transport::unix_ms();
   e.attempt = static_cast<std::uint32_t>(m->delivery_count());
   e.prior_attempts = prior_attempts(*t);
   e.deadline_ms = t->deadline_ms;
@@ -240,7 +235,7 @@ void process(dispatcher_actor* self, const message_ptr& m) {
   entry e;
   e.msg = m;
   e.started = e.last_beat = clock_type::now();
-  e.started_ms = now_ms();
+  e.started_ms = transport::unix_ms();
   e.attempt = static_cast<std::uint32_t>(m->delivery_count());
   if (!decoded) {
     // Never retried: the same bytes would fail again.
@@ -251,8 +246,8 @@ void process(dispatcher_actor* self, const message_ptr& m) {
     return;
   }
   auto t = std::make_shared<const transport::task>(std::move(*decoded));
-  if (auto nb = header_ms(*m, transport::headers::not_before); nb && *nb > now_ms()) {
-    (void)m->nak(milliseconds{*nb - now_ms()});
+  if (auto nb = header_ms(*m, transport::headers::not_before); nb && *nb > transport::unix_ms()) {
+    (void)m->nak(milliseconds{*nb - transport::unix_ms()});
     return;
   }
   if (st.cancelled_ids.contains(t->id)) {
@@ -268,7 +263,7 @@ void process(dispatcher_actor* self, const message_ptr& m) {
   auto deadline = t->deadline_ms;
   if (auto h = header_ms(*m, transport::headers::deadline))
     deadline = deadline ? std::min(*deadline, *h) : *h;
-  if (deadline && now_ms() > *deadline) {
+  if (deadline && transport::unix_ms() > *deadline) {
     e.task = t;
     e.error_type = "deadline";
     e.error = "deadline exceeded";
@@ -417,7 +412,7 @@ void on_tick(dispatcher_actor* self) {
       unstored.push_back(seq);
     if (e.ph != entry::phase::running)
       continue;
-    if (e.deadline_ms && now_ms() > *e.deadline_ms) {
+    if (e.deadline_ms && transport::unix_ms() > *e.deadline_ms) {
       e.cancelled->store(true);
       e.error_type = "deadline";
       e.error = "deadline exceeded";

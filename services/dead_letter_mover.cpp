@@ -1,5 +1,6 @@
 #include "services/dead_letter_mover.hpp"
 
+#include "transport/clock.hpp"
 #include "transport/envelope.hpp"
 #include "transport/headers.hpp"
 #include "transport/publisher.hpp"
@@ -18,12 +19,6 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr milliseconds call_timeout{5000};
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 // Moves the task an advisory names. Returns false when it should be tried again later.
 bool move(const tp::connection& conn, tp::publisher& pub, const tp::subjects& names,
@@ -64,7 +59,7 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::subjects& na
                "killed or ran past AckWait";
   d.subject = m.subject;
   d.stream_seq = seq;
-  d.failed_ms = now_ms();
+  d.failed_ms = tp::unix_ms();
   d.original = m.data;
   tp::outgoing dl;
   dl.subject = names.dlq(d.role.empty() ? "unknown" : d.role,

@@ -2,6 +2,7 @@
 
 #include "services/api_error.hpp"
 #include "services/base64.hpp"
+#include "transport/clock.hpp"
 #include "transport/envelope.hpp"
 #include "transport/headers.hpp"
 #include "transport/pull_consumer.hpp"
@@ -24,12 +25,6 @@ namespace {
 
 constexpr milliseconds api_timeout{5000};
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 std::string random_hex(std::size_t bytes) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char digits[] = "0123456789abcdef";
@@ -45,7 +40,7 @@ std::string random_hex(std::size_t bytes) {
 // Sortable by creation time, unique without coordination.
 std::string new_task_id() {
   char ms[17];
-  std::snprintf(ms, sizeof(ms), "%012llx", static_cast<unsigned long long>(now_ms()));
+  std::snprintf(ms, sizeof(ms), "%012llx", static_cast<unsigned long long>(tp::unix_ms()));
   return std::string{"t-"} + ms + random_hex(8);
 }
 
@@ -163,7 +158,7 @@ json task_service::submit(const json& req) {
                       + std::to_string(limit)
                       + " fit in a task. Hint: store large inputs elsewhere and pass a reference,"
                         " or raise SMITH_MAX_MSG_BYTES");
-  t.created_ms = now_ms();
+  t.created_ms = tp::unix_ms();
   t.deadline_ms = field_int(req, "deadline_ms");
   auto delay = field_int(req, "delay_ms");
   if (delay && *delay < 0)
@@ -310,7 +305,7 @@ json task_service::cancel(const std::string& id) {
       r.error = "cancelled";
       r.status = "cancelled";
       r.worker = "orchestrator";
-      r.started_ms = r.finished_ms = now_ms();
+      r.started_ms = r.finished_ms = tp::unix_ms();
       store_result(r, q->seq);
       return {{"id", id}, {"state", "cancelled"}};
     }
@@ -337,7 +332,7 @@ json task_service::queues(milliseconds ping_wait) {
   auto asked = std::chrono::steady_clock::now();
   json out = json::array();
   auto tasks = names_.tasks_stream();
-  auto now = now_ms();
+  auto now = tp::unix_ms();
   for (const auto& role : topo_.roles) {
     auto info = must(tp::consumer_info(*conn_, tasks, tp::subjects::consumer(role)),
                      "read consumer " + tp::subjects::consumer(role));
