@@ -7,8 +7,8 @@
 
 #include "actors/metrics.hpp"
 #include "transport/connection.hpp"
-#include "transport/envelope.hpp"
-#include "transport/subjects.hpp"
+#include "transport/wire/envelope.hpp"
+#include "transport/wire/subjects.hpp"
 
 #include <caf/all.hpp>
 
@@ -23,7 +23,7 @@ namespace smith::actors {
 struct dispatcher_config {
   std::string role;
   std::string worker_name; ///< written into results: host and pid
-  transport::subjects names;
+  transport::wire::subjects names;
   std::chrono::milliseconds ack_wait{300'000};
   int max_deliver = 3; ///< the last failed attempt goes to the dead-letter stream
   /// nak delay after a failed attempt n (the last entry repeats); empty: redeliver at once.
@@ -31,7 +31,7 @@ struct dispatcher_config {
                                                        std::chrono::milliseconds{5000}};
   std::chrono::milliseconds fetch_expiry{1000};
   std::chrono::milliseconds drain_timeout{100'000};
-  transport::decode_limits limits;
+  transport::wire::decode_limits limits;
   std::shared_ptr<transport::connection> conn;
   std::shared_ptr<actors::metrics> stats;
   /// Called with true once the consumer is bound, false when it is lost or draining.

@@ -3,7 +3,7 @@
 // registered the same way.
 #pragma once
 
-#include "transport/envelope.hpp"
+#include "transport/wire/envelope.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -19,12 +19,12 @@ class task_context {
 public:
   using progress_fn = std::function<void(int percent, std::string_view message)>;
 
-  task_context(const transport::task& task, std::uint32_t attempt,
+  task_context(const transport::wire::task& task, std::uint32_t attempt,
                const std::atomic<bool>& cancelled, progress_fn progress = {})
     : task_(task), attempt_(attempt), cancelled_(cancelled), progress_(std::move(progress)) {
   }
 
-  const transport::task& task() const noexcept {
+  const transport::wire::task& task() const noexcept {
     return task_;
   }
 
@@ -53,7 +53,7 @@ public:
   }
 
 private:
-  const transport::task& task_;
+  const transport::wire::task& task_;
   std::uint32_t attempt_;
   const std::atomic<bool>& cancelled_;
   progress_fn progress_;

@@ -1,13 +1,13 @@
 #include "actors/handler_registry.hpp"
 
-#include "transport/subjects.hpp"
+#include "transport/wire/subjects.hpp"
 
 #include <stdexcept>
 
 namespace smith::actors {
 
 handler_registry& handler_registry::add(std::string type, handler_fn fn, handler_options options) {
-  if (!transport::is_subject_token(type))
+  if (!transport::wire::is_subject_token(type))
     throw std::invalid_argument("task type \"" + type
                                 + "\" cannot stand in a subject: use no '.', '*', '>' or spaces");
   if (!fn)

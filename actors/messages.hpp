@@ -2,8 +2,8 @@
 #pragma once
 
 #include "actors/handler.hpp"
-#include "transport/envelope.hpp"
 #include "transport/message.hpp"
+#include "transport/wire/envelope.hpp"
 
 #include <caf/all.hpp>
 
@@ -43,7 +43,7 @@ using dispatcher_atom = caf::atom_constant<caf::atom("dispatch")>;
 
 // Local only (never serialized): shared pointers move ownership between actors without copies.
 using message_ptr = std::shared_ptr<transport::message>;
-using task_ptr = std::shared_ptr<const transport::task>;
+using task_ptr = std::shared_ptr<const transport::wire::task>;
 using cancel_flag = std::shared_ptr<std::atomic<bool>>;
 
 /// What the dispatcher hands a worker.

@@ -1,8 +1,9 @@
 // The `smith` binary: one executable for every role and every command.
-#include "services/client_commands.hpp"
-#include "services/orchestrator_command.hpp"
-#include "services/topology_command.hpp"
-#include "services/worker_command.hpp"
+#include "services/cli/client_commands.hpp"
+#include "services/cli/topology_command.hpp"
+#include "services/common/signals.hpp"
+#include "services/orchestrator/orchestrator_command.hpp"
+#include "services/worker/worker_command.hpp"
 #include "transport/library.hpp"
 
 #include <CLI/CLI.hpp>
@@ -14,21 +15,21 @@ int main(int argc, char** argv) {
   // every thread inherits the mask and `smith worker` and `smith orchestrator` receive them
   // through sigwait alone.
   // One-shot commands unblock them again and keep the default: terminate.
-  smith::services::block_stop_signals();
+  smith::services::common::block_stop_signals();
   smith::transport::library nats;
   CLI::App app{"MisterSmith: tasks on NATS JetStream, run by supervised C++ actors.\n"
                "Connection and topology settings come from SMITH_* variables (docs/CONFIG.md)."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "smith " SMITH_VERSION);
-  smith::services::add_topology_command(app);
-  smith::services::add_worker_command(app);
-  smith::services::add_health_command(app);
-  smith::services::add_orchestrator_command(app);
-  smith::services::add_client_commands(app);
+  smith::services::cli::add_topology_command(app);
+  smith::services::worker::add_worker_command(app);
+  smith::services::worker::add_health_command(app);
+  smith::services::orchestrator::add_orchestrator_command(app);
+  smith::services::cli::add_client_commands(app);
   app.parse_complete_callback([&app] {
     if (app.got_subcommand("worker") || app.got_subcommand("orchestrator"))
       return;
-    auto sigs = smith::services::stop_signal_set();
+    auto sigs = smith::services::common::stop_signal_set();
     pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);
   });
   try {

@@ -1,4 +1,5 @@
 #include "transport/ack_confirmations.hpp"
+#include "transport/nats_error.hpp"
 
 #include "transport/connection.hpp"
 #include "transport/error.hpp"

@@ -1,6 +1,6 @@
 #include "transport/config.hpp"
 
-#include "transport/subjects.hpp"
+#include "transport/wire/subjects.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -249,7 +249,7 @@ expected<void> validate(const connection_config& cfg) {
 
 expected<void> validate(const topology_config& cfg) {
   auto fail = [](std::string msg) { return error{errc::invalid_argument, std::move(msg)}; };
-  if (!is_subject_token(cfg.prefix))
+  if (!wire::is_subject_token(cfg.prefix))
     return fail("SMITH_PREFIX=\"" + cfg.prefix
                 + "\": must be one subject token (no '.', '*', '>' or spaces)");
   if (cfg.replicas < 1 || cfg.replicas > 5)
@@ -281,7 +281,7 @@ expected<void> validate(const topology_config& cfg) {
   if (cfg.roles.empty())
     return fail("SMITH_ROLES: at least one role is needed");
   for (const auto& role : cfg.roles)
-    if (!is_subject_token(role))
+    if (!wire::is_subject_token(role))
       return fail("SMITH_ROLES: role \"" + role
                   + "\" must be one subject token (no '.', '*', '>' or spaces)");
   return {};

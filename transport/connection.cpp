@@ -1,4 +1,5 @@
 #include "transport/connection.hpp"
+#include "transport/nats_error.hpp"
 
 #include <spdlog/spdlog.h>
 

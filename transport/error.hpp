@@ -88,9 +88,4 @@ private:
   int js_code_;
 };
 
-/// Converts a natsStatus (and the JetStream error code, when the call returns one) into an
-/// error. `what` names the operation and its values, e.g. "publish to smith.task.compile.x".
-/// Reads nats.c's thread-local last error text for the detail.
-error from_nats(int status, std::string_view what, int js_code = 0);
-
 } // namespace smith::transport

@@ -1,7 +1,8 @@
 #include "transport/publisher.hpp"
+#include "transport/nats_error.hpp"
 
 #include "transport/connection.hpp"
-#include "transport/headers.hpp"
+#include "transport/wire/headers.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -27,7 +28,7 @@ expected<msg_handle> make_msg(const outgoing& out) {
     return from_nats(st, "build message for " + out.subject);
   msg_handle m{raw};
   if (!out.msg_id.empty())
-    if (auto s = natsMsgHeader_Set(raw, headers::msg_id, out.msg_id.c_str()); s != NATS_OK)
+    if (auto s = natsMsgHeader_Set(raw, wire::headers::msg_id, out.msg_id.c_str()); s != NATS_OK)
       return from_nats(s, "set header Nats-Msg-Id");
   for (const auto& [key, value] : out.headers)
     if (auto s = natsMsgHeader_Set(raw, key.c_str(), value.c_str()); s != NATS_OK)
@@ -37,39 +38,40 @@ expected<msg_handle> make_msg(const outgoing& out) {
 
 } // namespace
 
-expected<outgoing> task_message(const subjects& names, std::string_view role, const task& t,
-                                const task_headers& extra) {
+expected<outgoing> task_message(const wire::subjects& names, std::string_view role,
+                                const wire::task& t, const task_headers& extra) {
   auto refuse = [](std::string_view field, std::string_view value) {
     return error{errc::invalid_argument,
                  std::string{field} + " \"" + std::string{value}
                    + "\" cannot stand in a subject: use no '.', '*', '>' or whitespace"};
   };
-  if (!is_subject_token(role))
+  if (!wire::is_subject_token(role))
     return refuse("role", role);
-  if (!is_subject_token(t.type))
+  if (!wire::is_subject_token(t.type))
     return refuse("type", t.type);
-  if (!is_subject_token(t.id))
+  if (!wire::is_subject_token(t.id))
     return refuse("task id", t.id);
   outgoing out;
   out.subject = names.task(role, t.type);
-  out.body = encode(t);
+  out.body = wire::encode(t);
   out.msg_id = t.id;
-  out.headers.emplace_back(headers::type, t.type);
+  out.headers.emplace_back(wire::headers::type, t.type);
   if (t.deadline_ms)
-    out.headers.emplace_back(headers::deadline, std::to_string(*t.deadline_ms));
+    out.headers.emplace_back(wire::headers::deadline, std::to_string(*t.deadline_ms));
   if (extra.not_before_ms)
-    out.headers.emplace_back(headers::not_before, std::to_string(*extra.not_before_ms));
+    out.headers.emplace_back(wire::headers::not_before, std::to_string(*extra.not_before_ms));
   if (!extra.traceparent.empty())
-    out.headers.emplace_back(headers::traceparent, extra.traceparent);
+    out.headers.emplace_back(wire::headers::traceparent, extra.traceparent);
   return out;
 }
 
-outgoing result_message(const subjects& names, const result& r, std::string_view traceparent) {
+outgoing result_message(const wire::subjects& names, const wire::result& r,
+                        std::string_view traceparent) {
   outgoing out;
   out.subject = names.result(r.id);
-  out.body = encode(r);
+  out.body = wire::encode(r);
   if (!traceparent.empty())
-    out.headers.emplace_back(headers::traceparent, std::string{traceparent});
+    out.headers.emplace_back(wire::headers::traceparent, std::string{traceparent});
   return out;
 }
 
@@ -129,7 +131,7 @@ void publisher::on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, voi
   if (!st->on_complete)
     return;
   const char* id = nullptr;
-  natsMsgHeader_Get(msg, headers::msg_id, &id);
+  natsMsgHeader_Get(msg, wire::headers::msg_id, &id);
   std::string_view msg_id = id != nullptr ? id : "";
   if (pa != nullptr) {
     st->on_complete(

@@ -3,10 +3,10 @@
 // Each asynchronous publish reports its own outcome through the completion callback.
 #pragma once
 
-#include "transport/envelope.hpp"
 #include "transport/expected.hpp"
 #include "transport/handle.hpp"
-#include "transport/subjects.hpp"
+#include "transport/wire/envelope.hpp"
+#include "transport/wire/subjects.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -44,12 +44,13 @@ struct task_headers {
 
 /// The message for `t` on <prefix>.task.<role>.<type>, with the headers of docs/WIRE.md.
 /// Refuses a role, type or id that cannot stand in a subject.
-expected<outgoing> task_message(const subjects& names, std::string_view role, const task& t,
-                                const task_headers& extra = {});
+expected<outgoing> task_message(const wire::subjects& names, std::string_view role,
+                                const wire::task& t, const task_headers& extra = {});
 
 /// The message for `r` on <prefix>.result.<id>, without a Nats-Msg-Id: the writer sets
 /// result_msg_id() of the task message it ends.
-outgoing result_message(const subjects& names, const result& r, std::string_view traceparent = {});
+outgoing result_message(const wire::subjects& names, const wire::result& r,
+                        std::string_view traceparent = {});
 
 /// The Nats-Msg-Id of the result that ends the task message at `task_seq` in SMITH_TASKS:
 /// a store retried after a lost ack, or a second worker finishing a redelivery of the same

@@ -1,4 +1,5 @@
 #include "transport/pull_consumer.hpp"
+#include "transport/nats_error.hpp"
 
 #include "transport/connection.hpp"
 

@@ -1,4 +1,5 @@
 #include "transport/stream_reader.hpp"
+#include "transport/nats_error.hpp"
 
 #include "transport/connection.hpp"
 #include "transport/handle.hpp"

@@ -1,7 +1,8 @@
 #include "transport/topology.hpp"
+#include "transport/nats_error.hpp"
 
 #include "transport/connection.hpp"
-#include "transport/subjects.hpp"
+#include "transport/wire/subjects.hpp"
 
 #include <algorithm>
 
@@ -241,7 +242,7 @@ expected<applied> apply_consumer(const connection& conn, const consumer_spec& sp
 } // namespace
 
 topology declare(const topology_config& cfg) {
-  subjects names{cfg.prefix};
+  wire::subjects names{cfg.prefix};
   topology t;
   stream_spec tasks;
   tasks.name = names.tasks_stream();
@@ -291,7 +292,7 @@ topology declare(const topology_config& cfg) {
 
   consumer_spec mover;
   mover.stream = names.advisories_stream();
-  mover.durable = subjects::dead_letter_consumer();
+  mover.durable = wire::subjects::dead_letter_consumer();
   mover.filter_subject = names.max_deliveries_advisories();
   mover.ack_wait = std::chrono::milliseconds{30'000};
   mover.max_deliver = -1;
@@ -301,7 +302,7 @@ topology declare(const topology_config& cfg) {
   for (const auto& role : cfg.roles) {
     consumer_spec c;
     c.stream = names.tasks_stream();
-    c.durable = subjects::consumer(role);
+    c.durable = wire::subjects::consumer(role);
     c.filter_subject = names.task_filter(role);
     c.ack_wait = cfg.ack_wait;
     c.max_deliver = cfg.max_deliver;

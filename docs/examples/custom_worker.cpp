@@ -1,7 +1,7 @@
-// A complete worker of your own: link smith's libraries (services_dep in meson), register
+// A complete worker of your own: link the worker runtime (worker_dep in meson), register
 // your handlers, and run. It takes the same flags and SMITH_* variables as `smith worker`,
 // serves /health /ready /metrics, drains on SIGTERM, and keeps the built-in handlers.
-#include "services/worker_command.hpp"
+#include "services/worker/worker_command.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -30,5 +30,5 @@ int main(int argc, char** argv) {
   sa::handler_registry registry;
   registry.add("shout", shout, {.blocking = false}); // cheap: runs on CAF's scheduler
   registry.add("word_count", word_count, {.blocking = false});
-  return smith::services::worker_main(argc, argv, std::move(registry));
+  return smith::services::worker::worker_main(argc, argv, std::move(registry));
 }

@@ -4,11 +4,11 @@
 #include "raw_pipeline.hpp"
 #include "support/nats_server.hpp"
 #include "transport/connection.hpp"
-#include "transport/envelope.hpp"
 #include "transport/library.hpp"
 #include "transport/publisher.hpp"
 #include "transport/pull_consumer.hpp"
 #include "transport/topology.hpp"
+#include "transport/wire/envelope.hpp"
 
 #include <nats/nats.h>
 
@@ -66,7 +66,7 @@ double run_ours(const std::string& url, int n, int batch, int round) {
   cfg.roles = {"bench"};
   cfg.max_ack_pending = 100'000;
   must(tp::apply(*conn, tp::declare(cfg)));
-  tp::subjects names{cfg.prefix};
+  tp::wire::subjects names{cfg.prefix};
   jsCtx* js = conn->jetstream();
   check(js_PurgeStream(js, names.results_stream().c_str(), nullptr, nullptr), "purge");
   auto pub = must(tp::publisher::create(conn, {}));
@@ -75,7 +75,7 @@ double run_ours(const std::string& url, int n, int batch, int round) {
   std::string payload(256, 'p');
   std::string prefix = "o" + std::to_string(round) + "-";
   auto start = clock_type::now();
-  tp::task t;
+  tp::wire::task t;
   t.type = "noop";
   t.payload = payload;
   for (int i = 0; i < n; ++i) {
@@ -86,13 +86,13 @@ double run_ours(const std::string& url, int n, int batch, int round) {
   if (std::getenv("BENCH_PHASES"))
     std::printf("  ours publish phase %.0f/s\n", n / seconds_since(start));
   int done = 0;
-  tp::result r;
+  tp::wire::result r;
   r.ok = true;
   r.output.assign(64, 'r');
   while (done < n) {
     auto msgs = must(consumer->fetch(static_cast<std::size_t>(batch), 5s));
     for (auto& m : msgs) {
-      auto task = must(tp::decode_task(m.data()));
+      auto task = must(tp::wire::decode_task(m.data()));
       r.id = std::move(task.id);
       r.attempts = static_cast<std::uint32_t>(m.delivery_count());
       must(pub->publish_async(tp::result_message(names, r)));

@@ -7,12 +7,12 @@
 #include "support/nats_server.hpp"
 #include "support/temp_dir.hpp"
 #include "transport/connection.hpp"
-#include "transport/envelope.hpp"
 #include "transport/handle.hpp"
 #include "transport/library.hpp"
 #include "transport/publisher.hpp"
 #include "transport/pull_consumer.hpp"
 #include "transport/topology.hpp"
+#include "transport/wire/envelope.hpp"
 
 #include <nats/nats.h>
 
@@ -134,7 +134,7 @@ public:
 
   double round(int r) {
     std::string payload(256, 'p');
-    tp::task t;
+    tp::wire::task t;
     t.type = "echo";
     t.payload = payload;
     t.created_ms = 1;
@@ -160,7 +160,7 @@ private:
   smith::testing::temp_dir dir_{"smith-worker-bench-"};
   std::shared_ptr<tp::connection> conn_;
   std::unique_ptr<tp::publisher> pub_;
-  tp::subjects names_{"smith"};
+  tp::wire::subjects names_{"smith"};
   counter count_;
   tp::subscription_handle sub_;
   smith::testing::child_process worker_;

@@ -22,7 +22,7 @@ TEST_CASE("an R3 stream keeps accepting and serving tasks with one node killed")
       return applied.has_value();
     },
     30s, 200ms));
-  tp::subjects names;
+  tp::wire::subjects names;
   auto pub = must(tp::publisher::create(conn, {}));
   auto publish = [&](const std::string& id) {
     auto msg = must(tp::task_message(names, "test", make_task(id)));
@@ -51,7 +51,7 @@ TEST_CASE("an R3 stream keeps accepting and serving tasks with one node killed")
         }
         for (auto& m : *batch)
           if (m.ack_sync(2s))
-            done.insert(must(tp::decode_task(m.data())).id);
+            done.insert(must(tp::wire::decode_task(m.data())).id);
         return done.size() >= until;
       },
       60s, 0ms));

@@ -1,6 +1,6 @@
 #include "harness.hpp"
 
-#include "transport/headers.hpp"
+#include "transport/wire/headers.hpp"
 
 #include <mutex>
 #include <vector>
@@ -116,12 +116,12 @@ TEST_CASE("a task carries its headers to the consumer") {
   REQUIRE(got.size() == 1);
   auto& m = got[0];
   CHECK(m.subject() == "smith.task.test.echo");
-  CHECK(m.header(tp::headers::msg_id) == "h-1");
-  CHECK(m.header(tp::headers::type) == "echo");
-  CHECK(m.header(tp::headers::deadline) == "4102444800000");
-  CHECK(m.header(tp::headers::not_before) == "1700000000000");
-  CHECK(m.header(tp::headers::traceparent) == extra.traceparent);
+  CHECK(m.header(tp::wire::headers::msg_id) == "h-1");
+  CHECK(m.header(tp::wire::headers::type) == "echo");
+  CHECK(m.header(tp::wire::headers::deadline) == "4102444800000");
+  CHECK(m.header(tp::wire::headers::not_before) == "1700000000000");
+  CHECK(m.header(tp::wire::headers::traceparent) == extra.traceparent);
   CHECK_FALSE(m.header("Absent").has_value());
-  CHECK(must(tp::decode_task(m.data())) == t);
+  CHECK(must(tp::wire::decode_task(m.data())) == t);
   must(m.ack());
 }

@@ -5,11 +5,11 @@
 #include "support/nats_server.hpp"
 #include "support/wait.hpp"
 #include "transport/connection.hpp"
-#include "transport/envelope.hpp"
 #include "transport/publisher.hpp"
 #include "transport/pull_consumer.hpp"
-#include "transport/subjects.hpp"
 #include "transport/topology.hpp"
+#include "transport/wire/envelope.hpp"
+#include "transport/wire/subjects.hpp"
 
 #include <doctest/doctest.h>
 
@@ -62,8 +62,8 @@ inline std::shared_ptr<tp::connection> connect_to(const std::string& urls) {
   return must(tp::connection::connect(cc));
 }
 
-inline tp::task make_task(const std::string& id, std::string payload = "payload") {
-  tp::task t;
+inline tp::wire::task make_task(const std::string& id, std::string payload = "payload") {
+  tp::wire::task t;
   t.id = id;
   t.type = "echo";
   t.payload = std::move(payload);
@@ -80,17 +80,18 @@ struct single_server {
   }
 
   std::unique_ptr<tp::pull_consumer> consumer(const std::string& role = "test") {
-    return must(tp::pull_consumer::bind(conn, names.tasks_stream(), tp::subjects::consumer(role)));
+    return must(
+      tp::pull_consumer::bind(conn, names.tasks_stream(), tp::wire::subjects::consumer(role)));
   }
 
-  tp::publish_ack publish(const tp::task& t, const std::string& role = "test") {
+  tp::publish_ack publish(const tp::wire::task& t, const std::string& role = "test") {
     auto msg = must(tp::task_message(names, role, t));
     return must(pub->publish(msg, 5s));
   }
 
   nats_server server;
   tp::topology_config topo;
-  tp::subjects names;
+  tp::wire::subjects names;
   std::shared_ptr<tp::connection> conn;
   std::unique_ptr<tp::publisher> pub;
 };

@@ -88,7 +88,7 @@ TEST_CASE("with the server gone, asynchronous publishing turns into backpressure
 }
 
 TEST_CASE("task_message refuses ids and types that cannot stand in a subject") {
-  tp::subjects names;
+  tp::wire::subjects names;
   CHECK(tp::task_message(names, "test", make_task("a.b")).error().code()
         == tp::errc::invalid_argument);
   auto t = make_task("ok");

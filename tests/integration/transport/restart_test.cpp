@@ -19,7 +19,7 @@ TEST_CASE("the server killed and restarted mid-stream on the same port and store
         continue;
       }
       for (auto& m : *batch) {
-        auto t = must(tp::decode_task(m.data()));
+        auto t = must(tp::wire::decode_task(m.data()));
         if (m.ack_sync(2s))
           done.insert(t.id);
       }

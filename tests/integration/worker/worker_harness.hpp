@@ -84,7 +84,7 @@ struct result_collector {
   static void on_msg(natsConnection*, natsSubscription*, natsMsg* msg, void* self) {
     tp::msg_handle hold{msg};
     auto* c = static_cast<result_collector*>(self);
-    auto r = tp::decode_result(
+    auto r = tp::wire::decode_result(
       {natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))});
     std::lock_guard guard{c->mtx};
     if (r)
@@ -98,7 +98,7 @@ struct result_collector {
     return results.size();
   }
 
-  std::optional<tp::result> get(const std::string& id) {
+  std::optional<tp::wire::result> get(const std::string& id) {
     std::lock_guard guard{mtx};
     auto it = results.find(id);
     if (it == results.end())
@@ -115,13 +115,13 @@ struct result_collector {
   }
 
   std::mutex mtx;
-  std::map<std::string, std::vector<tp::result>> results;
+  std::map<std::string, std::vector<tp::wire::result>> results;
   int undecodable = 0;
   tp::subscription_handle sub;
 };
 
-inline tp::task task_of(const std::string& id, const std::string& type, std::string payload) {
-  tp::task t;
+inline tp::wire::task task_of(const std::string& id, const std::string& type, std::string payload) {
+  tp::wire::task t;
   t.id = id;
   t.type = type;
   t.payload = std::move(payload);

@@ -1,6 +1,6 @@
 #include "worker_harness.hpp"
 
-#include "transport/headers.hpp"
+#include "transport/wire/headers.hpp"
 
 #include <sstream>
 
@@ -183,7 +183,7 @@ TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the wor
                         nullptr)
           == NATS_OK);
   tp::msg_handle hold{m};
-  auto dl = must(tp::decode_dead_letter(
+  auto dl = must(tp::wire::decode_dead_letter(
     {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))}));
   CHECK(dl.reason.find("undecodable task body") != std::string::npos);
   CHECK(dl.original == "this is not msgpack");

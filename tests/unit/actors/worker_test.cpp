@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 namespace {
 
 job make_job(std::uint64_t seq, const std::string& type) {
-  auto t = std::make_shared<smith::transport::task>();
+  auto t = std::make_shared<smith::transport::wire::task>();
   t->id = "t-" + std::to_string(seq);
   t->type = type;
   t->payload = "p" + std::to_string(seq);

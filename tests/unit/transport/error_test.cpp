@@ -1,5 +1,6 @@
 #include "transport/error.hpp"
 #include "transport/message.hpp"
+#include "transport/nats_error.hpp"
 
 #include <nats/nats.h>
 

@@ -1,0 +1,184 @@
+// How attempts end: result and dead letter stored, then ack or term confirmed; or a nak.
+#include "actors/dispatcher_state.hpp"
+
+#include "actors/task_log.hpp"
+#include "transport/clock.hpp"
+#include "transport/wire/headers.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace smith::actors {
+
+void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcome_name) {
+  auto& st = self->state;
+  auto it = st.inflight.find(seq);
+  if (it == st.inflight.end())
+    return;
+  auto& e = it->second;
+  auto took = clock_type::now() - e.started;
+  st.cfg.stats->task_finished(e.task ? e.task->type : "unknown", outcome_name, took);
+  log_task_end({e.task ? e.task->id : "", e.task ? e.task->type : "", st.cfg.role, outcome_name,
+                e.attempt, std::chrono::duration_cast<milliseconds>(took), e.error_type, e.error});
+  if (e.ph != entry::phase::running)
+    --st.storing;
+  st.inflight.erase(it);
+}
+
+void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const std::string& output,
+           bool dead_letter, const std::string& reason, const char* status) {
+  auto& st = self->state;
+  if (e.ph != entry::phase::storing)
+    ++st.storing;
+  e.ph = entry::phase::storing;
+  e.store_sent = clock_type::now();
+  e.finally = dead_letter || !ok ? entry::then::term : entry::then::ack;
+  auto submit = [&](const transport::outgoing& out) {
+    if (auto r = st.pub->publish_async(out, seq); r)
+      ++e.stores_pending;
+    else
+      e.store_failed = true;
+  };
+  if (e.task) {
+    transport::wire::result r;
+    r.id = e.task->id;
+    r.ok = ok;
+    r.output = output;
+    if (!ok)
+      r.error = reason;
+    if (status != nullptr)
+      r.status = status;
+    r.attempts = e.prior_attempts + e.attempt;
+    r.worker = st.cfg.worker_name;
+    r.started_ms = e.started_ms;
+    r.finished_ms = transport::unix_ms();
+    auto trace = e.msg->header(transport::wire::headers::traceparent);
+    auto out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
+    out.msg_id = transport::result_msg_id(seq);
+    submit(out);
+  }
+  if (dead_letter) {
+    transport::wire::dead_letter d;
+    d.id = e.task ? e.task->id : "";
+    d.role = st.cfg.role;
+    d.type = e.task ? e.task->type : "unknown";
+    d.reason = reason;
+    d.attempts = e.prior_attempts + e.attempt;
+    d.subject = std::string{e.msg->subject()};
+    d.stream_seq = seq;
+    d.failed_ms = transport::unix_ms();
+    d.original = std::string{e.msg->data()};
+    transport::outgoing out;
+    out.subject =
+      st.cfg.names.dlq(st.cfg.role, transport::wire::is_subject_token(d.type) ? d.type : "unknown");
+    out.body = transport::wire::encode(d);
+    out.msg_id = "dlq-" + std::to_string(seq);
+    submit(out);
+  }
+  if (e.stores_pending == 0) {
+    // Nothing could be queued for storing: retry the whole attempt later.
+    (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
+    finish(self, seq, "retried");
+  }
+}
+
+void on_done(dispatcher_actor* self, job_done& d) {
+  auto& st = self->state;
+  auto sender = caf::actor_cast<caf::actor>(self->current_sender());
+  if (sender) {
+    st.busy.erase(sender.address());
+    if (!d.handler_threw) // a worker that threw is on its way out; its successor registers
+      st.idle.push_back(sender);
+  }
+  auto it = st.inflight.find(d.seq);
+  if (it != st.inflight.end() && it->second.ph == entry::phase::running) {
+    auto& e = it->second;
+    auto& r = d.result;
+    e.error_type = r.error_type;
+    e.error = r.error;
+    if (e.cancel_requested) {
+      // Whatever the handler made of it, the task was cancelled: never retried, not dead.
+      e.outcome_name = "cancelled";
+      e.error_type = "cancelled";
+      store(self, d.seq, e, false, r.output, false, "cancelled", "cancelled");
+    } else
+      switch (r.what) {
+        case outcome::kind::succeeded:
+          e.outcome_name = "succeeded";
+          store(self, d.seq, e, true, r.output, false, {});
+          break;
+        case outcome::kind::retry:
+          if (st.cfg.max_deliver > 0 && static_cast<int>(e.attempt) >= st.cfg.max_deliver) {
+            e.outcome_name = "dead";
+            store(self, d.seq, e, false, r.output, true,
+                  r.error + " (attempt " + std::to_string(e.attempt) + " of "
+                    + std::to_string(st.cfg.max_deliver) + ")",
+                  "dead");
+          } else {
+            (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
+            finish(self, d.seq, "retried");
+          }
+          break;
+        case outcome::kind::fail:
+          e.outcome_name = "failed";
+          store(self, d.seq, e, false, r.output, true, r.error);
+          break;
+      }
+  }
+  dispatch_waiting(self);
+  update_capacity(self);
+  check_drained(self);
+}
+
+// The result is stored: ack (or term) and wait for the server to confirm before the slot is
+// free again. Without a confirmation there is nothing to wait for.
+namespace {
+
+void settle(dispatcher_actor* self, std::uint64_t seq, entry& e) {
+  auto& st = self->state;
+  auto reply = st.confirms ? st.confirms->reply_for(seq) : std::string{};
+  auto sent = e.finally == entry::then::ack ? e.msg->ack(reply) : e.msg->term(reply);
+  if (!sent || reply.empty()) {
+    finish(self, seq, e.outcome_name.empty() ? "failed" : e.outcome_name);
+    return;
+  }
+  e.ph = entry::phase::settling;
+  e.settle_sent = clock_type::now();
+}
+
+} // namespace
+
+void on_stored(dispatcher_actor* self, const store_outcome& o) {
+  auto& st = self->state;
+  auto it = st.inflight.find(o.ref);
+  if (it == st.inflight.end())
+    return;
+  auto& e = it->second;
+  if (!o.ok) {
+    e.store_failed = true;
+    spdlog::error(R"({{"level":"ERROR","msg":"storing a result failed","task_id":"{}",)"
+                  R"("error_type":"store_failed","error":"{}"}})",
+                  e.task ? e.task->id : "", o.error);
+  }
+  if (--e.stores_pending > 0)
+    return;
+  if (e.store_failed) {
+    (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
+    finish(self, o.ref, "retried");
+  } else {
+    settle(self, o.ref, e);
+  }
+  update_capacity(self);
+  check_drained(self);
+}
+
+void on_settled(dispatcher_actor* self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto it = st.inflight.find(seq);
+  if (it == st.inflight.end() || it->second.ph != entry::phase::settling)
+    return;
+  finish(self, seq, it->second.outcome_name.empty() ? "failed" : it->second.outcome_name);
+  update_capacity(self);
+  check_drained(self);
+}
+
+} // namespace smith::actors

@@ -1,0 +1,133 @@
+// The dispatcher's state and the parts that act on it, one file each by what they do:
+// dispatcher.cpp (binding and the message handlers), dispatcher_intake.cpp (deliveries to
+// workers), dispatcher_outcome.cpp (results, dead letters, ack/nak/term) and
+// dispatcher_watch.cpp (heartbeats, deadlines, cancel, drain, capacity).
+// Internal to actors/: only the dispatcher's own files include it.
+#pragma once
+
+#include "actors/dispatcher.hpp"
+#include "actors/fetcher.hpp"
+#include "actors/messages.hpp"
+#include "transport/ack_confirmations.hpp"
+#include "transport/publisher.hpp"
+#include "transport/subscription.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace smith::actors {
+
+using clock_type = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct entry {
+  /// running: a worker has it; storing: its result or dead letter is being published;
+  /// settling: ack or term sent, waiting for the server to confirm it.
+  enum class phase : std::uint8_t { running, storing, settling };
+  enum class then : std::uint8_t { ack, term };
+
+  message_ptr msg;
+  task_ptr task;
+  cancel_flag cancelled;
+  caf::actor worker;
+  clock_type::time_point started;
+  clock_type::time_point last_beat;
+  clock_type::time_point settle_sent;
+  clock_type::time_point store_sent;
+  std::int64_t started_ms = 0;
+  std::uint32_t attempt = 1;        // this message's delivery count: MaxDeliver counts it
+  std::uint32_t prior_attempts = 0; // attempts before a requeue from the dead-letter stream
+  std::optional<std::int64_t> deadline_ms;
+  bool cancel_requested = false;
+  phase ph = phase::running;
+  then finally = then::ack;
+  int stores_pending = 0;
+  bool store_failed = false;
+  std::string outcome_name;
+  std::string error_type;
+  std::string error;
+};
+
+struct dispatcher_state {
+  dispatcher_config cfg;
+  std::unique_ptr<transport::publisher> pub;
+  std::unique_ptr<transport::ack_confirmations> confirms;
+  std::shared_ptr<fetcher> fetch;
+  std::map<std::uint64_t, entry> inflight;       // by stream sequence
+  std::map<caf::actor_addr, std::uint64_t> busy; // worker → the seq it runs
+  std::deque<caf::actor> idle;
+  std::deque<message_ptr> waiting; // delivered while no worker was idle
+  std::unique_ptr<transport::subscription> cancels;
+  // Task ids cancelled lately: a task delivered after its cancel notice never starts.
+  std::map<std::string, clock_type::time_point, std::less<>> cancelled_ids;
+  // Attempts being stored or settled: not yet acked as far as the server knows, so they hold
+  // a slot although their worker is idle again. Without this the consumer's num_ack_pending
+  // could pass the concurrency while results wait for their publish acks, or acks for the
+  // server to take them (it handles acks asynchronously).
+  std::int64_t storing = 0;
+  bool draining = false;
+  bool drain_expired = false;
+  static inline const char* name = "smith.dispatcher";
+};
+
+using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
+
+constexpr milliseconds settle_timeout{5000};
+// nats.c 3.4.1 has no timeout for an asynchronous publish: an ack lost with a broken link (a
+// partition, a leader change) never comes, and the slot would stay taken for good. Past this,
+// the attempt goes back to the queue; the result's Nats-Msg-Id makes a late store harmless.
+constexpr milliseconds store_timeout{10'000};
+// How long a cancel notice is remembered for tasks not yet delivered to this dispatcher.
+constexpr milliseconds cancel_memory{600'000};
+
+// -- intake (dispatcher_intake.cpp) -------------------------------------------------------
+
+/// Decodes and screens a delivery, then hands it to an idle worker (or parks it).
+void process(dispatcher_actor* self, const message_ptr& m);
+
+/// Hands parked deliveries to idle workers.
+void dispatch_waiting(dispatcher_actor* self);
+
+// -- outcome (dispatcher_outcome.cpp) -----------------------------------------------------
+
+/// A worker finished an attempt.
+void on_done(dispatcher_actor* self, job_done& d);
+
+/// Stores a result and/or a dead letter for `e`, then acks or terms once both are in.
+void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const std::string& output,
+           bool dead_letter, const std::string& reason, const char* status = nullptr);
+
+/// The attempt of `seq` is over: metrics, the task_duration line, the slot.
+void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcome_name);
+
+/// A publish of a result or dead letter was acknowledged, or failed.
+void on_stored(dispatcher_actor* self, const store_outcome& o);
+
+/// The server confirmed an ack or term.
+void on_settled(dispatcher_actor* self, std::uint64_t seq);
+
+// -- watch (dispatcher_watch.cpp) ---------------------------------------------------------
+
+/// The nak delay after a failed attempt `attempt`.
+milliseconds retry_delay(const dispatcher_config& cfg, std::uint32_t attempt);
+
+/// Tells the fetch thread how many deliveries the dispatcher can take now.
+void update_capacity(dispatcher_actor* self);
+
+/// Quits once draining and nothing runs any more.
+void check_drained(dispatcher_actor* self);
+
+/// Heartbeats, deadlines, stuck stores and confirmations; re-arms itself.
+void on_tick(dispatcher_actor* self);
+
+/// A cancel notice for task `id`.
+void on_cancel(dispatcher_actor* self, const std::string& id);
+
+} // namespace smith::actors

@@ -1,0 +1,108 @@
+// Off the per-task path: heartbeats, deadlines, stuck stores, cancel notices, drain, capacity.
+#include "actors/dispatcher_state.hpp"
+
+#include "transport/clock.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace smith::actors {
+
+milliseconds retry_delay(const dispatcher_config& cfg, std::uint32_t attempt) {
+  if (cfg.retry_backoff.empty())
+    return milliseconds{0};
+  auto i = std::min<std::size_t>(attempt == 0 ? 0 : attempt - 1, cfg.retry_backoff.size() - 1);
+  return cfg.retry_backoff[i];
+}
+
+void update_capacity(dispatcher_actor* self) {
+  auto& st = self->state;
+  if (!st.fetch)
+    return;
+  auto free = static_cast<std::int64_t>(st.idle.size())
+              - static_cast<std::int64_t>(st.waiting.size()) - st.storing;
+  st.fetch->set_capacity(st.draining ? 0 : std::max<std::int64_t>(free, 0));
+  st.cfg.stats->set_in_flight(static_cast<std::int64_t>(st.busy.size()));
+}
+
+void check_drained(dispatcher_actor* self) {
+  auto& st = self->state;
+  if (!st.draining)
+    return;
+  bool running = false;
+  for (auto& [seq, e] : st.inflight)
+    running = running || e.ph == entry::phase::running;
+  if (!running && (st.inflight.empty() || st.drain_expired)) {
+    if (st.pub)
+      (void)st.pub->wait_complete(milliseconds{5000});
+    if (st.fetch)
+      st.fetch->stop();
+    self->quit(caf::exit_reason::normal);
+  }
+}
+
+void on_tick(dispatcher_actor* self) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  auto beat = st.cfg.ack_wait / 3;
+  std::vector<std::uint64_t> unconfirmed;
+  std::vector<std::uint64_t> unstored;
+  for (auto& [seq, e] : st.inflight) {
+    if (e.ph == entry::phase::settling && now - e.settle_sent >= settle_timeout)
+      unconfirmed.push_back(seq);
+    if (e.ph == entry::phase::storing && now - e.store_sent >= store_timeout)
+      unstored.push_back(seq);
+    if (e.ph != entry::phase::running)
+      continue;
+    if (e.deadline_ms && transport::unix_ms() > *e.deadline_ms) {
+      e.cancelled->store(true);
+      e.error_type = "deadline";
+      e.error = "deadline exceeded";
+      e.outcome_name = "failed";
+      store(self, seq, e, false, {}, false, "deadline exceeded");
+      continue;
+    }
+    if (now - e.last_beat >= beat) {
+      (void)e.msg->in_progress();
+      e.last_beat = now;
+    }
+  }
+  // A confirmation lost with a broken link: the result is stored; if the ack was lost too the
+  // server redelivers, and readers take a task's last result.
+  for (auto seq : unconfirmed) {
+    auto& e = st.inflight[seq];
+    spdlog::warn(R"({{"msg":"no confirmation for an ack","task_id":"{}","stream_seq":{}}})",
+                 e.task ? e.task->id : "", seq);
+    finish(self, seq, e.outcome_name.empty() ? "failed" : e.outcome_name);
+  }
+  for (auto seq : unstored) {
+    auto& e = st.inflight[seq];
+    spdlog::warn(R"({{"msg":"no ack for a stored result; the task goes back to the queue",)"
+                 R"("task_id":"{}","stream_seq":{},"error_type":"store_timeout"}})",
+                 e.task ? e.task->id : "", seq);
+    (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
+    finish(self, seq, "retried");
+  }
+  if (!unconfirmed.empty() || !unstored.empty()) {
+    update_capacity(self);
+    check_drained(self);
+  }
+  std::erase_if(st.cancelled_ids,
+                [now](const auto& kv) { return now - kv.second > cancel_memory; });
+  auto period = std::clamp<milliseconds>(st.cfg.ack_wait / 6, milliseconds{50}, milliseconds{5000});
+  self->delayed_send(self, period, tick_atom::value);
+}
+
+void on_cancel(dispatcher_actor* self, const std::string& id) {
+  auto& st = self->state;
+  st.cancelled_ids.emplace(id, clock_type::now());
+  for (auto& [seq, e] : st.inflight)
+    if (e.task && e.task->id == id && e.ph == entry::phase::running) {
+      e.cancel_requested = true;
+      e.cancelled->store(true); // the handler sees it; exec kills its process group
+    }
+}
+
+} // namespace smith::actors

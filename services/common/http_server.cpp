@@ -1,0 +1,116 @@
+#include "services/common/http_server.hpp"
+
+#include <httplib.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+
+namespace smith::services::common {
+
+struct http_server::impl {
+  httplib::Server server;
+  std::thread thread;
+};
+
+http_server::http_server(const std::string& host, int port, http_endpoints ep)
+  : impl_(std::make_unique<impl>()) {
+  auto& srv = impl_->server;
+  auto answer = [](httplib::Response& res, bool ok, const char* what) {
+    res.status = ok ? 200 : 503;
+    res.set_content(std::string{R"({"status":")"} + (ok ? "ok" : what) + "\"}", "application/json");
+  };
+  srv.Get("/health", [ep, answer](const httplib::Request&, httplib::Response& res) {
+    answer(res, ep.healthy(), "unhealthy");
+  });
+  srv.Get("/ready", [ep, answer](const httplib::Request&, httplib::Response& res) {
+    answer(res, ep.ready(), "not ready");
+  });
+  srv.Get("/metrics", [ep](const httplib::Request&, httplib::Response& res) {
+    res.set_content(ep.metrics(), "text/plain; version=0.0.4");
+  });
+  if (ep.api) {
+    auto answer = [ep](const httplib::Request& req, httplib::Response& res, std::string body) {
+      http_request r{
+        req.method, req.path, std::move(body), req.get_header_value("Authorization"), {}};
+      for (const auto& [k, v] : req.params)
+        r.query[k] = v;
+      auto reply = ep.api(r);
+      res.status = reply.status;
+      res.set_content(reply.body, "application/json");
+    };
+    auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
+      answer(req, res, req.body);
+    };
+    // POST reads its body itself: `curl -X POST .../cancel` sends no Content-Length, and the
+    // library refuses such a request with 400 when it reads the body up front.
+    auto serve_post = [answer, limit = ep.max_body_bytes](const httplib::Request& req,
+                                                          httplib::Response& res,
+                                                          const httplib::ContentReader& read) {
+      std::string body;
+      bool too_large =
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
+      if (!too_large && (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")))
+        read([&](const char* data, std::size_t n) {
+          too_large = body.size() + n > limit;
+          if (!too_large)
+            body.append(data, n);
+          return !too_large;
+        });
+      if (too_large) {
+        res.status = 413;
+        res.set_content(R"({"error":"payload_too_large","detail":"the request body is over )"
+                        R"x(the limit (SMITH_API_MAX_BODY)"})x",
+                        "application/json");
+        return;
+      }
+      answer(req, res, std::move(body));
+    };
+    const char* pattern = "/v1/.*";
+    srv.Get(pattern, serve);
+    srv.Post(pattern, serve_post);
+    srv.Delete(pattern, serve);
+    srv.Put(pattern, serve);
+  }
+  srv.set_payload_max_length(ep.max_body_bytes);
+  srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty())
+      return;
+    if (res.status == 404)
+      res.set_content(R"({"error":"not_found","detail":"try /health, /ready, /metrics or /v1/"})",
+                      "application/json");
+    else if (res.status == 413)
+      res.set_content(R"({"error":"payload_too_large","detail":"the request body is over the )"
+                      R"x(limit (SMITH_API_MAX_BODY)"})x",
+                      "application/json");
+    else
+      res.set_content(R"({"error":"bad_request","detail":"the request could not be read"})",
+                      "application/json");
+  });
+  port_ = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0)
+    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port)
+                             + ". Hint: another process holds the port; set SMITH_HTTP_PORT");
+  impl_->thread = std::thread{[this] { impl_->server.listen_after_bind(); }};
+}
+
+http_server::~http_server() {
+  impl_->server.stop();
+  if (impl_->thread.joinable())
+    impl_->thread.join();
+}
+
+int http_get_status(const std::string& url, int timeout_ms) {
+  // url: http://host:port/path
+  auto rest = url.starts_with("http://") ? url.substr(7) : url;
+  auto slash = rest.find('/');
+  auto hostport = rest.substr(0, slash);
+  auto path = slash == std::string::npos ? std::string{"/"} : rest.substr(slash);
+  httplib::Client cli{"http://" + hostport};
+  cli.set_connection_timeout(std::chrono::milliseconds{timeout_ms});
+  cli.set_read_timeout(std::chrono::milliseconds{timeout_ms});
+  auto res = cli.Get(path);
+  return res ? res->status : 0;
+}
+
+} // namespace smith::services::common

@@ -1,0 +1,60 @@
+// The service's HTTP side on :8080: /health (liveness), /ready (readiness), /metrics
+// (Prometheus text). It runs on its own thread; handlers only read atomics and callbacks.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace smith::services::common {
+
+/// A request to the API under /v1/, as the route handler sees it.
+struct http_request {
+  std::string method;
+  std::string path;
+  std::string body;
+  std::string authorization; ///< the Authorization header, empty when absent
+  std::map<std::string, std::string> query;
+};
+
+struct http_reply {
+  int status = 200;
+  std::string body; ///< JSON
+};
+
+struct http_endpoints {
+  std::function<bool()> healthy;
+  std::function<bool()> ready;
+  std::function<std::string()> metrics;
+  /// Serves every method under /v1/ when set (the orchestrator's API).
+  std::function<http_reply(const http_request&)> api;
+  /// Larger request bodies are refused with 413 before they are read.
+  std::size_t max_body_bytes = 1024 * 1024;
+};
+
+class http_server {
+public:
+  /// Binds `host:port` (port 0 picks a free one) and serves on a thread. Throws
+  /// std::runtime_error naming the address when it cannot bind.
+  http_server(const std::string& host, int port, http_endpoints endpoints);
+  ~http_server();
+
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  int port() const noexcept {
+    return port_;
+  }
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  int port_ = 0;
+};
+
+/// GET `url`; returns the status code, or 0 when nothing answered. For `smith health`.
+int http_get_status(const std::string& url, int timeout_ms);
+
+} // namespace smith::services::common

@@ -1,0 +1,159 @@
+#include "services/orchestrator/orchestrator_command.hpp"
+
+#include "services/common/http_server.hpp"
+#include "services/common/logging.hpp"
+#include "services/common/service_setup.hpp"
+#include "services/common/signals.hpp"
+#include "services/orchestrator/dead_letter_mover.hpp"
+#include "services/orchestrator/queue_reporter.hpp"
+#include "services/orchestrator/task_api.hpp"
+#include "services/orchestrator/task_service.hpp"
+#include "services/orchestrator/task_tracker.hpp"
+#include "transport/topology.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+namespace smith::services::orchestrator {
+
+namespace tp = smith::transport;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct orchestrator_options {
+  int http_port = 8080;
+  std::string http_host = "0.0.0.0";
+  std::string metrics_interval = "30s";
+  std::size_t max_body = 2 * 1024 * 1024;
+  bool apply_topology = true;
+};
+
+// "30s", "1m", or a bare number of seconds (SMITH_METRICS_INTERVAL counts seconds).
+tp::milliseconds interval_of(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos)
+    return std::chrono::seconds{std::stoll(text)};
+  auto d = tp::parse_duration(text);
+  if (!d)
+    throw std::invalid_argument("SMITH_METRICS_INTERVAL=\"" + text + "\": " + d.error().message());
+  return *d;
+}
+
+int run_orchestrator(const orchestrator_options& o) {
+  auto sigs = common::stop_signal_set(); // main() blocked them in every thread: sigwait below
+  common::setup_json_logging();
+
+  auto settings = common::read_service_settings();
+  if (!settings)
+    return 2;
+  auto* cc = &settings->connection;
+  auto* tc = &settings->topology;
+  auto interval = interval_of(o.metrics_interval);
+  if (interval < 100ms)
+    throw std::invalid_argument("SMITH_METRICS_INTERVAL must be at least 100ms");
+  std::string token;
+  if (const char* t = std::getenv("SMITH_API_TOKEN"); t != nullptr)
+    token = t;
+  cc->name = "smith-orchestrator";
+
+  auto conn = tp::connection::connect(*cc);
+  if (!conn) {
+    spdlog::error(R"({{"msg":"cannot connect","error_type":"{}","error":"{}"}})",
+                  tp::to_string(conn.error().code()), conn.error().message());
+    return 1;
+  }
+  std::atomic<bool> topology_ok{!o.apply_topology};
+  auto ensure_topology = [&] {
+    if (!topology_ok && (*conn)->connected())
+      topology_ok = common::create_missing_topology(**conn, *tc);
+  };
+  ensure_topology();
+
+  tp::wire::subjects names{tc->prefix};
+  auto tracker = task_tracker::start(*conn, names);
+  std::unique_ptr<task_service> service;
+  try {
+    service = std::make_unique<task_service>(*conn, *tc, tracker.get());
+  } catch (const std::exception& e) {
+    spdlog::error(
+      R"({{"msg":"cannot start the task service","error_type":"startup","error":"{}"}})", e.what());
+    return 1;
+  }
+  auto mover = std::make_unique<dead_letter_mover>(*conn, *tc);
+  auto reporter = std::make_unique<queue_reporter>(*service, interval, stdout);
+  std::atomic<bool> draining{false};
+
+  common::http_endpoints ep;
+  ep.healthy = [] { return true; };
+  ep.ready = [&, c = *conn] {
+    ensure_topology();
+    return !draining && c->connected() && topology_ok && mover->bound();
+  };
+  ep.metrics = [&, c = *conn] {
+    return reporter->render() + "# TYPE smith_dead_letters_moved_total counter\n"
+           + "smith_dead_letters_moved_total " + std::to_string(mover->moved()) + "\n"
+           + "# TYPE smith_nats_reconnects_total counter\nsmith_nats_reconnects_total "
+           + std::to_string(c->reconnects()) + "\n";
+  };
+  ep.api = [&](const common::http_request& req) {
+    if (draining)
+      return common::http_reply{
+        503, R"({"error":"unavailable","detail":"the orchestrator is stopping"})"};
+    return serve_api(*service, token, req);
+  };
+  ep.max_body_bytes = o.max_body;
+  std::unique_ptr<common::http_server> http;
+  try {
+    http = std::make_unique<common::http_server>(o.http_host, o.http_port, ep);
+  } catch (const std::exception& e) {
+    spdlog::error(R"({{"msg":"cannot serve http","error_type":"http","error":"{}"}})", e.what());
+    return 1;
+  }
+  spdlog::info(R"({{"msg":"orchestrator started","http_port":{},"roles":"{}","auth":{}}})",
+               http->port(), fmt::join(tc->roles, ","), token.empty() ? "false" : "true");
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info(R"({{"msg":"stopping","signal":{}}})", sig);
+  draining = true;
+  reporter.reset();
+  mover.reset();
+  http.reset();
+  if (auto r = (*conn)->drain(10s); !r)
+    spdlog::warn(R"({{"msg":"connection drain","error":"{}"}})", r.error().message());
+  spdlog::info(R"({"msg":"orchestrator stopped"})");
+  return 0;
+}
+
+} // namespace
+
+void add_orchestrator_command(CLI::App& app) {
+  auto o = std::make_shared<orchestrator_options>();
+  auto* cmd = app.add_subcommand(
+    "orchestrator",
+    "Serve the HTTP API (/v1/), move dead tasks to the dead-letter stream, report queue depth");
+  cmd->add_option("--http-port", o->http_port, "Port of the API, /health, /ready, /metrics")
+    ->envname("SMITH_HTTP_PORT")
+    ->capture_default_str();
+  cmd->add_option("--http-host", o->http_host, "Address to serve HTTP on")
+    ->envname("SMITH_HTTP_HOST")
+    ->capture_default_str();
+  cmd
+    ->add_option("--metrics-interval", o->metrics_interval,
+                 "How often queue depth is reported (EMF line on stdout + gauges); seconds or "
+                 "a duration")
+    ->envname("SMITH_METRICS_INTERVAL")
+    ->capture_default_str();
+  cmd->add_option("--max-body", o->max_body, "Largest API request body in bytes (413 above)")
+    ->envname("SMITH_API_MAX_BODY")
+    ->capture_default_str();
+  cmd->add_flag("!--no-apply-topology", o->apply_topology,
+                "Do not create missing streams and consumers at start-up");
+  cmd->footer("The API token comes from SMITH_API_TOKEN (never a flag: flags show in ps).");
+  cmd->callback([o] { throw CLI::RuntimeError(run_orchestrator(*o)); });
+}
+
+} // namespace smith::services::orchestrator

@@ -1,0 +1,62 @@
+#include "services/orchestrator/request_fields.hpp"
+
+#include "transport/wire/base64.hpp"
+#include "transport/wire/subjects.hpp"
+
+#include <algorithm>
+
+namespace smith::services::orchestrator {
+
+namespace tp = smith::transport;
+using json = nlohmann::json;
+
+[[noreturn]] void fail(const tp::error& e, const std::string& what) {
+  if (e.retryable() || e.code() == tp::errc::closed)
+    throw api_error(503, "unavailable", what + ": " + e.message() + ". Hint: is NATS reachable?");
+  throw api_error(500, "internal", what + ": " + e.message());
+}
+
+void must(tp::expected<void> r, const std::string& what) {
+  if (!r)
+    fail(r.error(), what);
+}
+
+std::string field_string(const json& req, const char* key) {
+  if (!req.contains(key))
+    throw api_error(400, "missing_field", std::string{"field `"} + key + "` is required");
+  if (!req[key].is_string())
+    throw api_error(400, "invalid_field", std::string{"field `"} + key + "` must be a string");
+  return req[key].get<std::string>();
+}
+
+std::optional<std::int64_t> field_int(const json& req, const char* key) {
+  if (!req.contains(key) || req[key].is_null())
+    return std::nullopt;
+  if (!req[key].is_number_integer())
+    throw api_error(400, "invalid_field", std::string{"field `"} + key + "` must be an integer");
+  return req[key].get<std::int64_t>();
+}
+
+void check_token(const std::string& value, const char* what) {
+  if (!tp::wire::is_subject_token(value) || value.size() > 1024)
+    throw api_error(400, "invalid_field",
+                    std::string{what} + " \"" + value
+                      + "\" must be 1 to 1024 bytes without '.', '*', '>' or whitespace");
+}
+
+void put_bytes(json& out, const char* key, const std::string& bytes) {
+  if (tp::wire::is_utf8(bytes))
+    out[key] = bytes;
+  else
+    out[std::string{key} + "_base64"] = tp::wire::base64_encode(bytes);
+}
+
+std::pair<std::string, std::string> role_type(std::string_view subject, std::size_t prefix_len) {
+  auto rest = subject.substr(std::min(subject.size(), prefix_len));
+  auto dot = rest.find('.');
+  if (dot == std::string_view::npos)
+    return {std::string{rest}, ""};
+  return {std::string{rest.substr(0, dot)}, std::string{rest.substr(dot + 1)}};
+}
+
+} // namespace smith::services::orchestrator

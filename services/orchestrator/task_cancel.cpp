@@ -1,0 +1,55 @@
+// Cancel: a queued task is deleted and gets a cancelled result; a running one is told.
+#include "services/orchestrator/task_service.hpp"
+
+#include "services/orchestrator/request_fields.hpp"
+#include "transport/clock.hpp"
+#include "transport/stream_reader.hpp"
+#include "transport/subscription.hpp"
+#include "transport/wire/envelope.hpp"
+
+namespace smith::services::orchestrator {
+
+namespace tp = smith::transport;
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+
+void task_service::store_result(const tp::wire::result& r, std::uint64_t task_seq) {
+  auto out = tp::result_message(names_, r);
+  out.msg_id = tp::result_msg_id(task_seq);
+  must(pub_->publish(out, api_timeout), "store the result of " + r.id);
+}
+
+json task_service::cancel(const std::string& id) {
+  check_token(id, "task id");
+  if (auto done = final_state(id))
+    throw api_error(409, "already_finished",
+                    "task \"" + id + "\" already ended: " + (*done)["state"].get<std::string>());
+  // Tell the workers first: one that holds the task stops it, one that receives it later
+  // never starts it.
+  must(tp::publish_core(*conn_, names_.cancel(id), id), "send the cancel notice");
+  must(conn_->flush(api_timeout), "send the cancel notice");
+  auto q = find_queued(id);
+  bool running = tracker_ != nullptr && tracker_->find(id).has_value();
+  if (!q && !running)
+    throw api_error(404, "not_found", "no task \"" + id + "\" is queued or running");
+  if (q) {
+    // Gone from the stream, it is never delivered (again). A worker running it now was told
+    // above and stores its own "cancelled" result.
+    auto deleted =
+      must(tp::delete_message(*conn_, names_.tasks_stream(), q->seq), "remove the task");
+    if (deleted && !q->delivered) {
+      tp::wire::result r;
+      r.id = id;
+      r.ok = false;
+      r.error = "cancelled";
+      r.status = "cancelled";
+      r.worker = "orchestrator";
+      r.started_ms = r.finished_ms = tp::unix_ms();
+      store_result(r, q->seq);
+      return {{"id", id}, {"state", "cancelled"}};
+    }
+  }
+  return {{"id", id}, {"state", "cancelling"}};
+}
+
+} // namespace smith::services::orchestrator

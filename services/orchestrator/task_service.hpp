@@ -1,0 +1,76 @@
+// The task operations users touch: submit, status, cancel, queues and dead letters. The HTTP
+// API (`smith orchestrator`) and the CLI talking to NATS directly share this one
+// implementation; both see the same JSON documents (docs/API.md). Every error is an api_error.
+#pragma once
+
+#include "services/orchestrator/task_tracker.hpp"
+#include "transport/config.hpp"
+#include "transport/connection.hpp"
+#include "transport/publisher.hpp"
+#include "transport/wire/subjects.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace smith::services::orchestrator {
+
+class task_service {
+public:
+  /// How many queued messages status and cancel read at most to find a task by id.
+  static constexpr std::size_t max_scan = 20'000;
+
+  /// `tracker` (may be null) adds who runs a task and its progress to status.
+  task_service(std::shared_ptr<transport::connection> conn, transport::topology_config topo,
+               const task_tracker* tracker = nullptr);
+
+  /// {role, type, payload | payload_base64, id?, deadline_ms?, delay_ms?, meta?} →
+  /// {id, duplicate, stream_seq}.
+  nlohmann::json submit(const nlohmann::json& request);
+
+  /// {id, state, ...}; state is queued, running, succeeded, failed, dead or cancelled.
+  nlohmann::json status(const std::string& id);
+
+  /// Stops a task: a queued one never runs, a running one's handler is told.
+  nlohmann::json cancel(const std::string& id);
+
+  /// Per role: pending, in_flight, workers, oldest_pending_s.
+  nlohmann::json queues(std::chrono::milliseconds ping_wait = std::chrono::milliseconds{250});
+
+  nlohmann::json dlq_list(std::size_t limit, std::uint64_t from_seq = 1);
+  nlohmann::json dlq_requeue(std::uint64_t seq);
+  nlohmann::json dlq_delete(std::uint64_t seq);
+
+  const transport::topology_config& topology() const noexcept {
+    return topo_;
+  }
+
+private:
+  struct queued {
+    std::uint64_t seq = 0;
+    std::string role;
+    std::string type;
+    std::int64_t stored_ms = 0;
+    bool delivered = false;
+  };
+
+  std::optional<queued> find_queued(const std::string& id);
+  std::optional<nlohmann::json> final_state(const std::string& id);
+  void store_result(const transport::wire::result& r, std::uint64_t task_seq);
+  void check_role(const std::string& role) const;
+
+  std::shared_ptr<transport::connection> conn_;
+  transport::topology_config topo_;
+  transport::wire::subjects names_;
+  const task_tracker* tracker_;
+  std::unique_ptr<transport::publisher> pub_;
+};
+
+/// The state a stored result stands for: its status, else succeeded or failed.
+std::string state_of(const transport::wire::result& r);
+
+} // namespace smith::services::orchestrator

@@ -1,0 +1,325 @@
+#include "services/worker/worker_command.hpp"
+
+#include "actors/dispatcher.hpp"
+#include "actors/handlers/role_policy.hpp"
+#include "actors/messages.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/worker.hpp"
+#include "services/common/http_server.hpp"
+#include "services/common/logging.hpp"
+#include "services/common/service_setup.hpp"
+#include "services/common/signals.hpp"
+#include "transport/config.hpp"
+#include "transport/connection.hpp"
+#include "transport/library.hpp"
+#include "transport/subscription.hpp"
+#include "transport/topology.hpp"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+namespace smith::services::worker {
+
+namespace tp = smith::transport;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct worker_options {
+  std::string role;
+  int concurrency = 4;
+  int http_port = 8080;
+  std::string http_host = "0.0.0.0";
+  std::string drain_timeout = "100s";
+  std::string restart_period = "60s";
+  int max_restarts = 10;
+  std::string exit_grace = "2s";
+  bool apply_topology = true;
+};
+
+// What the process-level threads share: set by signals, the supervisor, the dispatcher.
+struct process_state {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool stop_requested = false;
+  std::string gave_up; // the root supervisor's reason, empty while healthy
+  std::atomic<bool> healthy{true};
+  std::atomic<bool> bound{false};
+  std::atomic<bool> draining{false};
+};
+
+std::string host_name() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+tp::milliseconds duration_or_throw(const char* what, const std::string& text) {
+  auto d = tp::parse_duration(text);
+  if (!d)
+    throw std::invalid_argument(std::string{what} + "=\"" + text + "\": " + d.error().message());
+  return *d;
+}
+
+int run_worker(const worker_options& o, actors::handler_registry registry) {
+  // main() blocked these in every thread; only sigwait below sees them.
+  auto sigs = common::stop_signal_set();
+  common::setup_json_logging();
+
+  auto settings = common::read_service_settings();
+  if (!settings)
+    return 2;
+  auto* cc = &settings->connection;
+  auto* tc = &settings->topology;
+  if (o.role.empty() || !tp::wire::is_subject_token(o.role)) {
+    spdlog::error(
+      R"({{"msg":"bad configuration","error_type":"config","error":"--role/SMITH_ROLE must be one subject token, got \"{}\""}})",
+      o.role);
+    return 2;
+  }
+  if (o.concurrency < 1 || o.concurrency > 1024) {
+    spdlog::error(
+      R"({"msg":"bad configuration","error_type":"config","error":"--concurrency must be 1 to 1024"})");
+    return 2;
+  }
+  auto drain_timeout = duration_or_throw("SMITH_DRAIN_TIMEOUT", o.drain_timeout);
+  auto exit_grace = duration_or_throw("SMITH_EXIT_GRACE", o.exit_grace);
+  auto worker_name = host_name() + ":" + std::to_string(getpid());
+  cc->name = "smith-worker-" + o.role;
+
+  auto conn = tp::connection::connect(*cc);
+  if (!conn) {
+    spdlog::error(R"({{"msg":"cannot connect","error_type":"{}","error":"{}"}})",
+                  tp::to_string(conn.error().code()), conn.error().message());
+    return 1;
+  }
+  if (tc->roles.end() == std::find(tc->roles.begin(), tc->roles.end(), o.role))
+    tc->roles.push_back(o.role);
+  if (o.apply_topology && (*conn)->connected())
+    common::create_missing_topology(**conn, *tc);
+
+  process_state ps;
+  auto stats = std::make_shared<actors::metrics>();
+  actors::handlers::add_builtin_handlers(
+    registry, o.role, actors::handlers::exec_allow_list(o.role, std::getenv("SMITH_EXEC_ALLOW")));
+
+  caf::actor_system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+
+  actors::dispatcher_config dc;
+  dc.role = o.role;
+  dc.worker_name = worker_name;
+  dc.names = tp::wire::subjects{tc->prefix};
+  dc.ack_wait = tc->backoff.empty() ? tc->ack_wait : tc->backoff.front();
+  dc.max_deliver = tc->max_deliver;
+  dc.drain_timeout = drain_timeout;
+  dc.limits.max_body_bytes = static_cast<std::size_t>(tc->max_msg_bytes);
+  dc.conn = *conn;
+  dc.stats = stats;
+  dc.on_ready = [&ps](bool b) { ps.bound = b; };
+
+  actors::worker_config wc;
+  wc.registry = &registry;
+  auto event_conn = *conn;
+  auto names = dc.names;
+  wc.progress = [event_conn, names](const std::string& id, int pct, std::string_view msg) {
+    auto body = nlohmann::json{{"id", id},
+                               {"kind", "progress"},
+                               {"percent", pct},
+                               {"message", msg},
+                               {"ts_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()}}
+                  .dump();
+    (void)tp::publish_core(*event_conn, names.event(id), body);
+  };
+  // `smith queues` and the orchestrator count the workers of each role by asking them.
+  auto ping =
+    tp::subscription::create(*conn, names.worker_ping(),
+                             [weak = std::weak_ptr<tp::connection>{*conn}, stats, role = o.role,
+                              worker_name, concurrency = o.concurrency](auto& m) {
+                               auto c = weak.lock();
+                               if (m.reply.empty() || !c)
+                                 return;
+                               auto body = nlohmann::json{{"worker", worker_name},
+                                                          {"role", role},
+                                                          {"concurrency", concurrency},
+                                                          {"in_flight", stats->in_flight()}}
+                                             .dump();
+                               (void)tp::publish_core(*c, std::string{m.reply}, body);
+                             });
+  if (!ping)
+    spdlog::warn(R"({{"msg":"cannot answer worker pings","error":"{}"}})", ping.error().message());
+
+  actors::supervisor_config workers;
+  workers.name = "workers";
+  workers.intensity.max_restarts = o.max_restarts;
+  workers.intensity.period = duration_or_throw("SMITH_RESTART_PERIOD", o.restart_period);
+  for (int i = 0; i < o.concurrency; ++i)
+    workers.children.push_back({"worker-" + std::to_string(i),
+                                [wc](caf::local_actor* p) { return actors::spawn_worker(p, wc); }});
+  workers.on_restart = [stats](const std::string&) { stats->restarted(); };
+
+  actors::supervisor_config root;
+  root.name = "root";
+  root.strategy = actors::restart_strategy::rest_for_one;
+  root.intensity = workers.intensity;
+  root.children.push_back(
+    {"dispatcher", [dc](caf::local_actor* p) { return actors::spawn_dispatcher(p, dc); }});
+  root.children.push_back(actors::supervisor_child(workers));
+  root.on_restart = [stats](const std::string&) { stats->restarted(); };
+  root.on_give_up = [&ps](const std::string& why) {
+    ps.healthy = false;
+    std::lock_guard guard{ps.mtx};
+    ps.gave_up = why;
+    ps.cv.notify_all();
+  };
+
+  common::http_endpoints ep;
+  ep.healthy = [&ps] { return ps.healthy.load(); };
+  ep.ready = [&ps, c = *conn] { return ps.healthy && ps.bound && !ps.draining && c->connected(); };
+  ep.metrics = [stats, c = *conn, role = o.role] { return stats->render(role, c->reconnects()); };
+  std::unique_ptr<common::http_server> http;
+  try {
+    http = std::make_unique<common::http_server>(o.http_host, o.http_port, ep);
+  } catch (const std::exception& e) {
+    spdlog::error(R"({{"msg":"cannot serve http","error_type":"http","error":"{}"}})", e.what());
+    return 1;
+  }
+  auto sup = actors::spawn_supervisor(sys, root);
+  spdlog::info(
+    R"({{"msg":"worker started","role":"{}","concurrency":{},"http_port":{},"worker":"{}","types":"{}"}})",
+    o.role, o.concurrency, http->port(), worker_name, fmt::join(registry.types(), ","));
+
+  std::thread signals{[&ps, sigs] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    std::lock_guard guard{ps.mtx};
+    ps.stop_requested = true;
+    ps.cv.notify_all();
+  }};
+  signals.detach(); // blocked in sigwait when the process ends another way
+
+  std::unique_lock lock{ps.mtx};
+  ps.cv.wait(lock, [&ps] { return ps.stop_requested || !ps.gave_up.empty(); });
+  if (!ps.gave_up.empty()) {
+    lock.unlock();
+    spdlog::error(
+      R"({{"msg":"supervisor gave up; exiting so the orchestrator replaces this task","error_type":"restart_intensity","error":"{}"}})",
+      ps.gave_up);
+    // /health answers 503 for a moment before the process goes.
+    std::this_thread::sleep_for(exit_grace);
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    (*conn)->close();
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+  lock.unlock();
+  spdlog::info(R"({{"msg":"draining","drain_timeout_ms":{}}})", drain_timeout.count());
+  ps.draining = true;
+  {
+    caf::scoped_actor self{sys};
+    auto d = caf::actor_cast<caf::actor>(sys.registry().get(actors::dispatcher_atom::value));
+    if (d) {
+      self->monitor(d);
+      self->send(d, actors::drain_atom::value);
+      self->receive(
+        [](const caf::down_msg&) {},
+        caf::after(drain_timeout + 15s) >>
+          [] { spdlog::warn(R"({"msg":"dispatcher did not finish draining in time"})"); });
+    }
+    self->send_exit(sup, caf::exit_reason::user_shutdown);
+  }
+  if (auto r = (*conn)->drain(10s); !r)
+    spdlog::warn(R"({{"msg":"connection drain","error":"{}"}})", r.error().message());
+  http.reset();
+  spdlog::info(R"({{"msg":"worker stopped","succeeded":{},"failed":{},"retried":{}}})",
+               stats->count("succeeded"), stats->count("failed"), stats->count("retried"));
+  return 0;
+}
+
+// The worker's flags, on `smith worker` and on a user's own worker binary alike.
+void add_worker_options(CLI::App* cmd, const std::shared_ptr<worker_options>& o) {
+  cmd->add_option("--role", o->role, "Role to serve")->envname("SMITH_ROLE")->required();
+  cmd->add_option("--concurrency", o->concurrency, "Tasks run at once")
+    ->envname("SMITH_CONCURRENCY")
+    ->capture_default_str();
+  cmd->add_option("--http-port", o->http_port, "Port of /health, /ready, /metrics (0: any)")
+    ->envname("SMITH_HTTP_PORT")
+    ->capture_default_str();
+  cmd->add_option("--http-host", o->http_host, "Address to serve HTTP on")
+    ->envname("SMITH_HTTP_HOST")
+    ->capture_default_str();
+  cmd
+    ->add_option("--drain-timeout", o->drain_timeout,
+                 "On SIGTERM, how long in-flight tasks may run before they are handed back")
+    ->envname("SMITH_DRAIN_TIMEOUT")
+    ->capture_default_str();
+  cmd
+    ->add_option("--max-restarts", o->max_restarts,
+                 "Restarts allowed per --restart-period before the process exits unhealthy")
+    ->envname("SMITH_MAX_RESTARTS")
+    ->capture_default_str();
+  cmd->add_option("--restart-period", o->restart_period, "Window of --max-restarts")
+    ->envname("SMITH_RESTART_PERIOD")
+    ->capture_default_str();
+  cmd
+    ->add_option("--exit-grace", o->exit_grace,
+                 "How long /health shows 503 before an unhealthy process exits")
+    ->envname("SMITH_EXIT_GRACE")
+    ->capture_default_str();
+  cmd->add_flag("!--no-apply-topology", o->apply_topology,
+                "Do not create/update streams and consumers at start-up");
+}
+
+} // namespace
+
+void add_worker_command(CLI::App& app) {
+  auto o = std::make_shared<worker_options>();
+  auto* cmd = app.add_subcommand("worker", "Run the workers of one role (SIGTERM drains)");
+  add_worker_options(cmd, o);
+  cmd->callback([o] { throw CLI::RuntimeError(run_worker(*o, {})); });
+}
+
+int worker_main(int argc, char** argv, actors::handler_registry registry) {
+  common::block_stop_signals();
+  transport::library nats;
+  auto o = std::make_shared<worker_options>();
+  CLI::App app{"A MisterSmith worker: runs the tasks of one role with the handlers of this "
+               "program and the built-in ones. SIGTERM drains."};
+  add_worker_options(&app, o);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return run_worker(*o, std::move(registry));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+    return 2;
+  }
+}
+
+void add_health_command(CLI::App& app) {
+  auto url = std::make_shared<std::string>("http://127.0.0.1:8080/health");
+  auto* cmd = app.add_subcommand("health", "Exit 0 when /health answers 200, else 1");
+  cmd->add_option("--url", *url, "Health URL")->capture_default_str();
+  cmd->callback([url] {
+    auto status = common::http_get_status(*url, 2000);
+    if (status != 200)
+      std::fprintf(stderr, "smith health: %s answered %d\n", url->c_str(), status);
+    throw CLI::RuntimeError(status == 200 ? 0 : 1);
+  });
+}
+
+} // namespace smith::services::worker

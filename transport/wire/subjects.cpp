@@ -1,0 +1,117 @@
+#include "transport/wire/subjects.hpp"
+
+#include <cctype>
+
+namespace smith::transport::wire {
+
+bool is_subject_token(std::string_view token) noexcept {
+  if (token.empty())
+    return false;
+  for (char c : token) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '.' || c == '*' || c == '>' || std::isspace(u) || std::iscntrl(u))
+      return false;
+  }
+  return true;
+}
+
+subjects::subjects(std::string prefix) : prefix_(std::move(prefix)) {
+  for (char c : prefix_) {
+    auto u = static_cast<unsigned char>(c);
+    stream_prefix_ += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
+  }
+}
+
+namespace {
+
+std::string join(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (auto part : parts) {
+    if (!out.empty())
+      out += '.';
+    out += part;
+  }
+  return out;
+}
+
+} // namespace
+
+std::string subjects::task(std::string_view role, std::string_view type) const {
+  return join({prefix_, "task", role, type});
+}
+
+std::string subjects::task_filter(std::string_view role) const {
+  return join({prefix_, "task", role, ">"});
+}
+
+std::string subjects::all_tasks() const {
+  return join({prefix_, "task", ">"});
+}
+
+std::string subjects::result(std::string_view task_id) const {
+  return join({prefix_, "result", task_id});
+}
+
+std::string subjects::all_results() const {
+  return join({prefix_, "result", ">"});
+}
+
+std::string subjects::event(std::string_view task_id) const {
+  return join({prefix_, "event", task_id});
+}
+
+std::string subjects::dlq(std::string_view role, std::string_view type) const {
+  return join({prefix_, "dlq", role, type});
+}
+
+std::string subjects::all_dlq() const {
+  return join({prefix_, "dlq", ">"});
+}
+
+std::string subjects::all_events() const {
+  return join({prefix_, "event", ">"});
+}
+
+std::string subjects::cancel(std::string_view task_id) const {
+  return join({prefix_, "cancel", task_id});
+}
+
+std::string subjects::all_cancels() const {
+  return join({prefix_, "cancel", ">"});
+}
+
+std::string subjects::worker_ping() const {
+  return join({prefix_, "ping", "workers"});
+}
+
+std::string subjects::max_deliveries_advisories() const {
+  return "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + tasks_stream() + ".*";
+}
+
+std::string subjects::advisories_stream() const {
+  return stream_prefix_ + "_ADVISORIES";
+}
+
+std::string subjects::dead_letter_consumer() {
+  return "dead-letter-mover";
+}
+
+std::string subjects::tasks_stream() const {
+  return stream_prefix_ + "_TASKS";
+}
+
+std::string subjects::results_stream() const {
+  return stream_prefix_ + "_RESULTS";
+}
+
+std::string subjects::dlq_stream() const {
+  return stream_prefix_ + "_DLQ";
+}
+
+std::string subjects::consumer(std::string_view role) {
+  std::string out{"role-"};
+  out += role;
+  return out;
+}
+
+} // namespace smith::transport::wire
