@@ -2,6 +2,7 @@
 
 #include "transport/wire/base64.hpp"
 #include "transport/wire/subjects.hpp"
+#include "transport/wire/utf8.hpp"
 
 #include <algorithm>
 

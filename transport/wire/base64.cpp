@@ -1,41 +1,32 @@
 #include "transport/wire/base64.hpp"
 
-#include <array>
-#include <cstdint>
+#include <openssl/evp.h>
+
+#include <climits>
 
 namespace smith::transport::wire {
 
 namespace {
 
-constexpr std::string_view alphabet =
-  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int value_of(char c) {
-  auto pos = alphabet.find(c);
-  return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
+bool in_alphabet(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
+         || c == '/';
 }
+
+// EVP_*Block take int lengths: larger inputs go in chunks of whole 3-byte (4-char) groups.
+constexpr std::size_t chunk_bytes = std::size_t{3} << 20;
 
 } // namespace
 
 std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    auto n = (std::uint32_t{static_cast<unsigned char>(bytes[i])} << 16)
-             | (std::uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8)
-             | std::uint32_t{static_cast<unsigned char>(bytes[i + 2])};
-    for (int shift : {18, 12, 6, 0})
-      out += alphabet[(n >> shift) & 63];
-  }
-  if (auto rest = bytes.size() - i; rest > 0) {
-    std::uint32_t n = std::uint32_t{static_cast<unsigned char>(bytes[i])} << 16;
-    if (rest == 2)
-      n |= std::uint32_t{static_cast<unsigned char>(bytes[i + 1])} << 8;
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += rest == 2 ? alphabet[(n >> 6) & 63] : '=';
-    out += '=';
+  std::string out((bytes.size() + 2) / 3 * 4, '\0');
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  while (!bytes.empty()) {
+    auto n = std::min(bytes.size(), chunk_bytes);
+    auto written = EVP_EncodeBlock(dst, reinterpret_cast<const unsigned char*>(bytes.data()),
+                                   static_cast<int>(n));
+    dst += written;
+    bytes.remove_prefix(n);
   }
   return out;
 }
@@ -43,55 +34,27 @@ std::string base64_encode(std::string_view bytes) {
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0)
     return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    std::array<int, 4> v{};
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = text[i + k];
-      if (c == '=' && i + 4 == text.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad > 0 || (v[k] = value_of(c)) < 0)
-        return std::nullopt;
-    }
-    auto n = (std::uint32_t(v[0]) << 18) | (std::uint32_t(v[1]) << 12) | (std::uint32_t(v[2]) << 6)
-             | std::uint32_t(v[3]);
-    out += static_cast<char>((n >> 16) & 0xff);
-    if (pad < 2)
-      out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1)
-      out += static_cast<char>(n & 0xff);
+  std::size_t pad = 0;
+  if (!text.empty() && text.back() == '=')
+    pad = text[text.size() - 2] == '=' ? 2 : 1;
+  for (std::size_t i = 0; i < text.size() - pad; ++i)
+    if (!in_alphabet(text[i]))
+      return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    auto n = std::min(rest.size(), chunk_bytes / 3 * 4);
+    auto written = EVP_DecodeBlock(dst, reinterpret_cast<const unsigned char*>(rest.data()),
+                                   static_cast<int>(n));
+    if (written < 0)
+      return std::nullopt;
+    dst += written;
+    rest.remove_prefix(n);
   }
+  // EVP_DecodeBlock writes padding as zero bytes: drop them.
+  out.resize(out.size() - pad);
   return out;
-}
-
-bool is_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t more = 0;
-    if (c < 0x80)
-      more = 0;
-    else if ((c >> 5) == 0x6)
-      more = 1;
-    else if ((c >> 4) == 0xe)
-      more = 2;
-    else if ((c >> 3) == 0x1e)
-      more = 3;
-    else
-      return false;
-    if (i + more >= s.size() && more > 0)
-      return false;
-    for (std::size_t k = 1; k <= more; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
-        return false;
-    i += more + 1;
-  }
-  return true;
 }
 
 } // namespace smith::transport::wire
