@@ -30,7 +30,7 @@ WIRE_VERSION = 1
 ROLE = "demo"
 TYPE = "echo"
 
-# The bytes our C++ encoder produces for one known task (tests/unit/transport/envelope_test.cpp).
+# The bytes our C++ encoder produces for one known task (tests/unit/transport/wire/envelope_test.cpp).
 # A Python encoder that matches them writes the wire format correctly.
 GOLDEN_TASK = bytes.fromhex(
     "87a17601a26964a3742d31a474797065a46563686fa77061796c6f6164c4077b226e223a317d"

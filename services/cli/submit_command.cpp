@@ -1,6 +1,7 @@
 // `smith submit`: one task, N tasks (--count), or a payload from stdin or a file; --wait follows.
 #include "services/cli/client.hpp"
 
+#include "transport/clock.hpp"
 #include "transport/config.hpp"
 #include "transport/wire/base64.hpp"
 
@@ -99,10 +100,7 @@ int submit(const client_options& co, const submit_options& so) {
   if (auto d = duration_flag("--delay", so.delay); d.count() > 0)
     req["delay_ms"] = d.count();
   if (auto d = duration_flag("--deadline", so.deadline); d.count() > 0)
-    req["deadline_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count()
-                         + d.count();
+    req["deadline_ms"] = tp::unix_ms() + d.count();
   client c{co};
   if (so.count < 1)
     die(exit_bad_request, "--count must be at least 1");

@@ -1,5 +1,6 @@
 #include "services/orchestrator/queue_reporter.hpp"
 
+#include "transport/clock.hpp"
 #include "services/orchestrator/api_error.hpp"
 
 #include <spdlog/spdlog.h>
@@ -51,9 +52,7 @@ void queue_reporter::run() {
     lock.unlock();
     try {
       auto q = service_.queues();
-      auto ts = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+      auto ts = transport::unix_ms();
       for (const auto& r : q["queues"]) {
         auto line = emf_line(r["role"].get<std::string>(), r["pending"].get<std::uint64_t>(),
                              r["in_flight"].get<std::int64_t>(), r["workers"].get<int>(), ts);

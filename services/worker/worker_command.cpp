@@ -1,5 +1,6 @@
 #include "services/worker/worker_command.hpp"
 
+#include "transport/clock.hpp"
 #include "actors/dispatcher.hpp"
 #include "actors/handlers/role_policy.hpp"
 #include "actors/messages.hpp"
@@ -136,9 +137,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
                                {"kind", "progress"},
                                {"percent", pct},
                                {"message", msg},
-                               {"ts_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count()}}
+                               {"ts_ms", tp::unix_ms()}}
                   .dump();
     (void)tp::publish_core(*event_conn, names.event(id), body);
   };
