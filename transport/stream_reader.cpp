@@ -68,7 +68,8 @@ stored_message convert(natsMsg* m, bool direct) {
 
 expected<std::optional<stored_message>> direct_get(const connection& conn,
                                                    const std::string& stream,
-                                                   jsDirectGetMsgOptions& opts, std::string what) {
+                                                   jsDirectGetMsgOptions& opts,
+                                                   const std::string& what) {
   natsMsg* raw = nullptr;
   auto st = js_DirectGetMsg(&raw, conn.jetstream(), stream.c_str(), nullptr, &opts);
   msg_handle hold{raw};

@@ -217,7 +217,7 @@ struct output_sink {
   /// One read; true when it got bytes. Closes the pipe at EOF or on an error other than
   /// "nothing to read yet".
   bool read_once() {
-    std::array<char, 64 * 1024> buf; // uninitialised on purpose: read() fills it
+    std::array<char, std::size_t{64} * 1024> buf; // uninitialised on purpose: read() fills it
     auto n = ::read(fd.get(), buf.data(), buf.size());
     if (n > 0) {
       auto size = static_cast<std::size_t>(n);

@@ -54,10 +54,13 @@ void check_config(const exec_config& cfg) {
   for (const auto& [name, path] : cfg.allow) {
     if (name.empty())
       throw std::invalid_argument("exec allow-list: a program name is empty");
-    if (!fs::path{path}.is_absolute())
-      throw std::invalid_argument("exec allow-list: the path \"" + path + "\" of program \"" + name
-                                  + "\" is not absolute. Hint: give the full path, e.g. "
-                                  + "/usr/bin/" + name + " (no PATH search is done)");
+    if (!fs::path{path}.is_absolute()) {
+      std::string msg{"exec allow-list: the path \""};
+      msg.append(path).append("\" of program \"").append(name);
+      msg.append("\" is not absolute. Hint: give the full path, e.g. /usr/bin/").append(name);
+      msg.append(" (no PATH search is done)");
+      throw std::invalid_argument(msg);
+    }
   }
   if (cfg.timeout.count() <= 0 || cfg.max_timeout.count() <= 0 || cfg.timeout > cfg.max_timeout)
     throw std::invalid_argument("exec: timeout (" + std::to_string(cfg.timeout.count())
@@ -156,6 +159,7 @@ std::variant<exec_request, outcome> parse_request(std::string_view payload, cons
   const auto& allow = st.config.allow;
   if (!allow.contains(req.argv.front())) {
     std::vector<std::string> names;
+    names.reserve(allow.size());
     for (const auto& entry : allow)
       names.push_back(entry.first);
     return outcome::failure("program \"" + req.argv.front()
@@ -234,8 +238,12 @@ std::vector<std::string> child_env(const exec_state& st, const exec_request& req
     for (const auto& [name, value] : *layer)
       vars.insert_or_assign(name, value);
   std::vector<std::string> out;
-  for (const auto& [name, value] : vars)
-    out.push_back(name + "=" + value);
+  out.reserve(vars.size());
+  for (const auto& [name, value] : vars) {
+    auto& kv = out.emplace_back(name);
+    kv += '=';
+    kv += value;
+  }
   return out;
 }
 

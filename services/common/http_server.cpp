@@ -13,7 +13,7 @@ struct http_server::impl {
   std::thread thread;
 };
 
-http_server::http_server(const std::string& host, int port, http_endpoints ep)
+http_server::http_server(const std::string& host, int port, const http_endpoints& ep)
   : impl_(std::make_unique<impl>()) {
   auto& srv = impl_->server;
   auto answer = [](httplib::Response& res, bool ok, const char* what) {

@@ -31,14 +31,14 @@ struct http_endpoints {
   /// Serves every method under /v1/ when set (the orchestrator's API).
   std::function<http_reply(const http_request&)> api;
   /// Larger request bodies are refused with 413 before they are read.
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
 };
 
 class http_server {
 public:
   /// Binds `host:port` (port 0 picks a free one) and serves on a thread. Throws
   /// std::runtime_error naming the address when it cannot bind.
-  http_server(const std::string& host, int port, http_endpoints endpoints);
+  http_server(const std::string& host, int port, const http_endpoints& endpoints);
   ~http_server();
 
   http_server(const http_server&) = delete;

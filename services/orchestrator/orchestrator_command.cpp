@@ -28,7 +28,7 @@ struct orchestrator_options {
   int http_port = 8080;
   std::string http_host = "0.0.0.0";
   std::string metrics_interval = "30s";
-  std::size_t max_body = 2 * 1024 * 1024;
+  std::size_t max_body = std::size_t{2} * 1024 * 1024;
   bool apply_topology = true;
 };
 

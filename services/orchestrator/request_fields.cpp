@@ -17,7 +17,7 @@ using json = nlohmann::json;
   throw api_error(500, "internal", what + ": " + e.message());
 }
 
-void must(tp::expected<void> r, const std::string& what) {
+void must(const tp::expected<void>& r, const std::string& what) {
   if (!r)
     fail(r.error(), what);
 }

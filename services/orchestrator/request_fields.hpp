@@ -29,7 +29,7 @@ T must(transport::expected<T> r, const std::string& what) {
   return std::move(*r);
 }
 
-void must(transport::expected<void> r, const std::string& what);
+void must(const transport::expected<void>& r, const std::string& what);
 
 /// A required string field.
 std::string field_string(const nlohmann::json& req, const char* key);

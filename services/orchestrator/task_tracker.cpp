@@ -7,8 +7,9 @@
 
 namespace smith::services::orchestrator {
 
-std::unique_ptr<task_tracker> task_tracker::start(std::shared_ptr<transport::connection> conn,
-                                                  const transport::wire::subjects& names) {
+std::unique_ptr<task_tracker>
+task_tracker::start(const std::shared_ptr<transport::connection>& conn,
+                    const transport::wire::subjects& names) {
   std::unique_ptr<task_tracker> self{new task_tracker};
   auto* raw = self.get();
   auto events = transport::subscription::create(

@@ -33,7 +33,7 @@ public:
   /// to reading the streams).
   static constexpr std::size_t max_entries = 200'000;
 
-  static std::unique_ptr<task_tracker> start(std::shared_ptr<transport::connection> conn,
+  static std::unique_ptr<task_tracker> start(const std::shared_ptr<transport::connection>& conn,
                                              const transport::wire::subjects& names);
 
   std::optional<live_task> find(const std::string& id) const;

@@ -20,7 +20,7 @@ inline constexpr std::uint32_t wire_version = 1;
 /// Limits applied while decoding, so a hostile body cannot make us allocate without bound.
 struct decode_limits {
   /// A body larger than this is refused before parsing (matches the stream's max_msg_size).
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{1024} * 1024;
   /// The longest id, type, role, worker or meta key/value accepted.
   std::size_t max_string_bytes = 1024;
   /// The most entries accepted in `meta`.

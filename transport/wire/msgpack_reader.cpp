@@ -277,7 +277,7 @@ bool msgpack_reader::read_i64(std::string_view key, const msgpack::object& value
   return true;
 }
 
-void msgpack_reader::fail(std::string message) {
+void msgpack_reader::fail(const std::string& message) {
   if (!error_)
     error_ = malformed(record_, message);
 }

@@ -72,7 +72,7 @@ private:
   bool read_u64(std::string_view key, const msgpack::object& value, std::uint64_t max,
                 std::uint64_t& out);
   bool read_i64(std::string_view key, const msgpack::object& value, std::int64_t& out);
-  void fail(std::string message);
+  void fail(const std::string& message);
 
   msgpack::object_handle handle_;
   std::string_view record_;
