@@ -4,6 +4,7 @@
 #include "transport/wire/envelope.hpp"
 
 #include "transport/wire/msgpack_reader.hpp"
+#include "transport/wire/utf8.hpp"
 
 #include <msgpack.hpp>
 
@@ -48,7 +49,14 @@ public:
     packer_.pack_map(static_cast<std::uint32_t>(entries));
   }
 
+  // msgpack's str is UTF-8 and our decoders insist on it: text that is not (a handler's error
+  // quoting raw bytes, a subject) is written with U+FFFD in place of each invalid byte.
   void str(std::string_view text) {
+    if (!is_utf8(text)) {
+      auto fixed = to_utf8_lossy(text);
+      str(fixed);
+      return;
+    }
     const auto size = static_cast<std::uint32_t>(text.size());
     packer_.pack_str(size);
     packer_.pack_str_body(text.data(), size);

@@ -3,6 +3,7 @@
 #include "transport/wire/msgpack_reader.hpp"
 
 #include "transport/wire/subjects.hpp"
+#include "transport/wire/utf8.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -12,6 +13,17 @@
 namespace smith::transport::wire {
 
 namespace {
+
+// The offset of the first byte that does not begin a valid UTF-8 sequence, or npos.
+std::size_t first_invalid_utf8(std::string_view text) {
+  for (std::size_t at = 0; at < text.size();) {
+    auto n = utf8_sequence_length(text.substr(at));
+    if (n == 0)
+      return at;
+    at += n;
+  }
+  return std::string_view::npos;
+}
 
 /// Room for the top-level keys of a record (seven to ten in version 1, more in later ones),
 /// added to max_meta_entries to bound the size every map or array header may claim.
@@ -219,9 +231,16 @@ bool msgpack_reader::expect(std::string_view key, const msgpack::object& value, 
 }
 
 bool msgpack_reader::check_text(std::string_view key, std::string_view text, text_rule rule) {
+  const auto field = "field `" + to_text(key) + "`: ";
+  // msgpack's str is UTF-8 text: bytes that are not become log lines, JSON and subjects
+  // downstream, where they break things. Raw bytes belong in a bin field (payload, output).
+  if (auto bad = first_invalid_utf8(text); bad != std::string_view::npos) {
+    fail(field + "is not valid UTF-8 (byte " + std::to_string(bad)
+         + "); send text as UTF-8, or raw bytes in a bin field");
+    return false;
+  }
   if (rule == text_rule::any)
     return true;
-  const auto field = "field `" + to_text(key) + "`: ";
   if (text.size() > limits_.max_string_bytes) {
     fail(field + std::to_string(text.size()) + " bytes, over the limit of "
          + std::to_string(limits_.max_string_bytes) + " (decode_limits::max_string_bytes)");
@@ -357,6 +376,10 @@ void msgpack_reader::optional_str_map(std::string_view key,
       return fail(field + "the value of " + quoted(name) + " is a "
                   + to_text(type_name(entry.val.type)) + "; values must be str");
     const auto text = view_of(entry.val);
+    if (first_invalid_utf8(name) != std::string_view::npos
+        || first_invalid_utf8(text) != std::string_view::npos)
+      return fail(field + "the entry " + std::to_string(i)
+                  + " has a key or value that is not valid UTF-8; meta is text");
     if (std::max(name.size(), text.size()) > limits_.max_string_bytes)
       return fail(field + "the entry " + quoted(name) + " has a key or value over "
                   + std::to_string(limits_.max_string_bytes)

@@ -194,6 +194,43 @@ TEST_CASE("an empty id, or an id or type that cannot stand in a subject, is malf
                   "has \"\\x0a\" at byte 1");
 }
 
+TEST_CASE("text fields that are not UTF-8 are malformed and named, wherever they are") {
+  // An id of "\xff" once crashed the dispatcher (its start event could not be JSON).
+  CHECK_MALFORMED(decode_task(body_of(with(valid_task, "id", mp_str("\xff")))),
+                  "field `id`: is not valid UTF-8 (byte 0)");
+  CHECK_MALFORMED(decode_task(body_of(with(valid_task, "type", mp_str("ok\xc0\x80")))),
+                  "field `type`: is not valid UTF-8 (byte 2)");
+  CHECK_MALFORMED(decode_task(body_of(
+                    with(valid_task, "meta", meta_map({{mp_str("k"), mp_str("\xed\xa0\x80")}})))),
+                  "not valid UTF-8; meta is text");
+  CHECK_MALFORMED(
+    decode_task(body_of(with(valid_task, "meta", meta_map({{mp_str("\xfe"), mp_str("v")}})))),
+    "not valid UTF-8; meta is text");
+  CHECK_MALFORMED(decode_result(body_of(with(valid_result, "error", mp_str("bad \xff")))),
+                  "field `error`: is not valid UTF-8");
+  // Valid multi-byte text is fine in a token.
+  auto ok = decode_task(body_of(with(valid_task, "id", mp_str("t-\xc3\xa9t\xc3\xa9"))));
+  REQUIRE(ok);
+  CHECK(ok->id == "t-\xc3\xa9t\xc3\xa9");
+}
+
+TEST_CASE("the encoder writes text that is not UTF-8 with U+FFFD, so what it writes decodes") {
+  dead_letter d{.id = "t-1",
+                .role = "r",
+                .type = "echo",
+                .reason = "handler said \xff\xfe",
+                .attempts = 1,
+                .subject = "smith.task.r.\xc0",
+                .stream_seq = 7,
+                .failed_ms = 1,
+                .original = "\xff raw bytes stay raw"};
+  auto back = decode_dead_letter(encode(d));
+  REQUIRE(back);
+  CHECK(back->reason == "handler said \xef\xbf\xbd\xef\xbf\xbd");
+  CHECK(back->subject == "smith.task.r.\xef\xbf\xbd");
+  CHECK(back->original == d.original);
+}
+
 TEST_CASE("a string over max_string_bytes is malformed and named") {
   const decode_limits limits{.max_string_bytes = 8};
   auto long_text = mp_str(std::string(9, 'a'));

@@ -41,7 +41,7 @@ TEST_CASE("a task survives an encode/decode round trip") {
   }
   SUBCASE("with a deadline and meta") {
     in.deadline_ms = 1'700'000'060'000;
-    in.meta = {{"tenant", "acme"}, {"", ""}, {"k\x00y"s, "v\xff"s}};
+    in.meta = {{"tenant", "acme"}, {"", ""}, {"k\x00y"s, "v\xc3\xa9"s}};
   }
   SUBCASE("with a binary payload of NUL and 0xFF bytes") {
     in.payload = binary;
@@ -92,7 +92,7 @@ TEST_CASE("a result survives an encode/decode round trip") {
   SUBCASE("when it failed with an error") {
     in.ok = false;
     in.output.clear();
-    in.error = "deadline exceeded\n\xff";
+    in.error = "deadline exceeded\n\xc3\xa9";
     in.attempts = std::numeric_limits<std::uint32_t>::max();
   }
   auto body = encode(in);
