@@ -2,6 +2,7 @@
 
 #include "transport/wire/subjects.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <limits>
@@ -247,6 +248,47 @@ expected<void> validate(const connection_config& cfg) {
   return {};
 }
 
+namespace {
+
+// "SMITH_ACK_WAIT=5m × SMITH_MAX_DELIVER=3" or "SMITH_BACKOFF=10s,1m over SMITH_MAX_DELIVER=3"
+std::string horizon_formula(const topology_config& cfg) {
+  auto deliveries = "SMITH_MAX_DELIVER=" + std::to_string(cfg.max_deliver);
+  if (cfg.backoff.empty())
+    return "SMITH_ACK_WAIT=" + duration_text(cfg.ack_wait) + " × " + deliveries;
+  std::string steps;
+  for (auto step : cfg.backoff)
+    steps += (steps.empty() ? "" : ",") + duration_text(step);
+  return "SMITH_BACKOFF=" + steps + " over " + deliveries;
+}
+
+} // namespace
+
+milliseconds redelivery_horizon(const topology_config& cfg) {
+  auto deliveries = std::max(cfg.max_deliver, 1);
+  if (cfg.backoff.empty())
+    return cfg.ack_wait * deliveries;
+  milliseconds sum{0};
+  for (int i = 0; i < deliveries; ++i)
+    sum += cfg.backoff[std::min<std::size_t>(static_cast<std::size_t>(i), cfg.backoff.size() - 1)];
+  return sum;
+}
+
+std::string duration_text(milliseconds d) {
+  auto ms = d.count();
+  if (ms == 0)
+    return "0s";
+  if (ms % 1000 != 0)
+    return std::to_string(ms) + "ms";
+  std::string out;
+  auto s = ms / 1000;
+  for (auto [unit, size] : {std::pair{"d", 86'400LL}, {"h", 3600LL}, {"m", 60LL}, {"s", 1LL}})
+    if (s >= size) {
+      out += std::to_string(s / size) + unit;
+      s %= size;
+    }
+  return out;
+}
+
 expected<void> validate(const topology_config& cfg) {
   auto fail = [](std::string msg) { return error{errc::invalid_argument, std::move(msg)}; };
   if (!wire::is_subject_token(cfg.prefix))
@@ -257,9 +299,10 @@ expected<void> validate(const topology_config& cfg) {
                 + ": must be 1 to 5 (3 on a three-node cluster)");
   if (cfg.ack_wait.count() < 1000)
     return fail("SMITH_ACK_WAIT must be at least 1s: below that, a busy worker loses its tasks");
-  if (cfg.max_deliver == 0 || cfg.max_deliver < -1)
+  if (cfg.max_deliver < 1)
     return fail("SMITH_MAX_DELIVER=" + std::to_string(cfg.max_deliver)
-                + ": must be at least 1, or -1 for no cap");
+                + ": must be at least 1. Unbounded redelivery (-1) has no horizon that the "
+                + "duplicate window could cover, so a task could run twice; pick a number");
   if (cfg.max_deliver > 0 && static_cast<int>(cfg.backoff.size()) >= cfg.max_deliver)
     return fail("SMITH_BACKOFF has " + std::to_string(cfg.backoff.size())
                 + " steps but SMITH_MAX_DELIVER=" + std::to_string(cfg.max_deliver)
@@ -278,6 +321,19 @@ expected<void> validate(const topology_config& cfg) {
     return fail("SMITH_MAX_TASKS must be at least 1, or -1 for no cap");
   if (cfg.results_max_age.count() < 1000 || cfg.dlq_max_age.count() < 1000)
     return fail("SMITH_RESULTS_MAX_AGE and SMITH_DLQ_MAX_AGE must be at least 1s");
+  // A redelivered attempt looks for its stored result (and dedups against it) as long as the
+  // server may redeliver: results and dead letters must live at least that long.
+  auto horizon = redelivery_horizon(cfg);
+  auto why = " (" + horizon_formula(cfg) + ")";
+  if (cfg.results_max_age < horizon)
+    return fail("SMITH_RESULTS_MAX_AGE=" + duration_text(cfg.results_max_age)
+                + " is shorter than the redelivery horizon " + duration_text(horizon) + why
+                + ": a task redelivered after its result expired would run again. Hint: raise "
+                + "SMITH_RESULTS_MAX_AGE or lower SMITH_ACK_WAIT / SMITH_MAX_DELIVER");
+  if (cfg.dlq_max_age < horizon)
+    return fail("SMITH_DLQ_MAX_AGE=" + duration_text(cfg.dlq_max_age)
+                + " is shorter than the redelivery horizon " + duration_text(horizon) + why
+                + ". Hint: raise SMITH_DLQ_MAX_AGE or lower SMITH_ACK_WAIT / SMITH_MAX_DELIVER");
   if (cfg.roles.empty())
     return fail("SMITH_ROLES: at least one role is needed");
   for (const auto& role : cfg.roles)

@@ -71,6 +71,15 @@ expected<connection_config> parse_connection_config(const env_lookup& env);
 /// Fills a topology_config from SMITH_* variables; unset ones keep their defaults.
 expected<topology_config> parse_topology_config(const env_lookup& env);
 
+/// How long after a task message is first delivered the server may still redeliver it:
+/// AckWait × MaxDeliver, or the sum of the BackOff steps over MaxDeliver deliveries (the last
+/// step repeats). Results and dead letters dedup over at least this long, so that a redelivery
+/// of an attempt whose result was stored but never acked stores nothing twice.
+milliseconds redelivery_horizon(const topology_config& cfg);
+
+/// "2m", "1h30m", "1500ms": a duration as the settings write it.
+std::string duration_text(milliseconds d);
+
 /// Checks the values against each other and against what the server accepts.
 expected<void> validate(const connection_config& cfg);
 expected<void> validate(const topology_config& cfg);

@@ -263,7 +263,10 @@ topology declare(const topology_config& cfg) {
   results.replicas = cfg.replicas;
   results.max_age = cfg.results_max_age;
   results.max_msg_size = cfg.max_msg_bytes;
-  results.duplicate_window = cfg.duplicate_window;
+  // A redelivery of an attempt whose result was stored but never acked must dedup against
+  // it for as long as the server may redeliver (DESIGN.md §8): at least the horizon.
+  const auto stored_window = std::max(cfg.duplicate_window, redelivery_horizon(cfg));
+  results.duplicate_window = stored_window;
   results.allow_direct = true;
   t.streams.push_back(results);
 
@@ -274,7 +277,7 @@ topology declare(const topology_config& cfg) {
   dlq.max_age = cfg.dlq_max_age;
   // A dead letter carries the original body plus its reason and bookkeeping.
   dlq.max_msg_size = cfg.max_msg_bytes + 64 * 1024;
-  dlq.duplicate_window = cfg.duplicate_window;
+  dlq.duplicate_window = stored_window;
   dlq.allow_direct = true; // listing dead letters reads them one by one
   t.streams.push_back(dlq);
 

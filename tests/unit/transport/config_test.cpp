@@ -1,4 +1,5 @@
 #include "transport/config.hpp"
+#include "transport/topology.hpp"
 
 #include <doctest/doctest.h>
 
@@ -132,6 +133,7 @@ TEST_CASE("bad topology values are refused, naming the variable and the value") 
   CHECK(topology_error({{"SMITH_REPLICAS", "7"}}).find("1 to 5") != std::string::npos);
   CHECK(topology_error({{"SMITH_ACK_WAIT", "500ms"}}).find("SMITH_ACK_WAIT") == 0);
   CHECK(topology_error({{"SMITH_MAX_DELIVER", "0"}}).find("SMITH_MAX_DELIVER") == 0);
+  CHECK(topology_error({{"SMITH_MAX_DELIVER", "-1"}}).find("no horizon") != std::string::npos);
   CHECK(topology_error({{"SMITH_MAX_DELIVER", "2"}, {"SMITH_BACKOFF", "1s,2s"}})
           .find("Hint: raise SMITH_MAX_DELIVER")
         != std::string::npos);
@@ -159,4 +161,52 @@ TEST_CASE("bad connection values are refused, naming the variable") {
           {{"SMITH_NATS_RECONNECT_WAIT", "10s"}, {"SMITH_NATS_RECONNECT_WAIT_MAX", "1s"}})
           .find("SMITH_NATS_RECONNECT_WAIT_MAX")
         != std::string::npos);
+}
+
+TEST_CASE("the redelivery horizon is AckWait times MaxDeliver, or the BackOff steps summed") {
+  tp::topology_config cfg;
+  CHECK(tp::redelivery_horizon(cfg) == 15min); // the shipped defaults: 5m × 3
+  cfg.max_deliver = 5;
+  cfg.backoff = {10s, 60s, 300s}; // the last step repeats for deliveries past the list
+  CHECK(tp::redelivery_horizon(cfg) == 10s + 60s + 300s + 300s + 300s);
+  CHECK(tp::duration_text(15min) == "15m");
+  CHECK(tp::duration_text(970s) == "16m10s");
+  CHECK(tp::duration_text(1500ms) == "1500ms");
+  CHECK(tp::duration_text(14 * 24h) == "14d");
+}
+
+TEST_CASE("at the shipped defaults results and dead letters dedup over the whole horizon") {
+  auto cfg = tp::parse_topology_config(env_of({}));
+  REQUIRE(cfg.has_value());
+  auto horizon = tp::redelivery_horizon(*cfg);
+  CHECK(horizon > cfg->duplicate_window); // 15m against 2m: the case that re-ran tasks
+  auto t = tp::declare(*cfg);
+  int checked = 0;
+  for (const auto& s : t.streams) {
+    if (s.name == "SMITH_RESULTS" || s.name == "SMITH_DLQ") {
+      CHECK(s.duplicate_window >= horizon);
+      CHECK(s.max_age >= s.duplicate_window); // the server refuses a window past max_age
+      ++checked;
+    }
+    if (s.name == "SMITH_TASKS")
+      CHECK(s.duplicate_window == cfg->duplicate_window); // submit dedup as configured
+  }
+  CHECK(checked == 2);
+  // The consumers the horizon was computed from are the ones declared.
+  for (const auto& c : t.consumers)
+    if (c.durable.starts_with("role-")) {
+      CHECK(c.ack_wait == cfg->ack_wait);
+      CHECK(c.max_deliver == cfg->max_deliver);
+    }
+}
+
+TEST_CASE("results or dead letters that expire inside the horizon are refused, naming both") {
+  auto msg = topology_error({{"SMITH_RESULTS_MAX_AGE", "10m"}});
+  CHECK(msg.find("SMITH_RESULTS_MAX_AGE=10m") == 0);
+  CHECK(msg.find("redelivery horizon 15m (SMITH_ACK_WAIT=5m × SMITH_MAX_DELIVER=3)")
+        != std::string::npos);
+  msg = topology_error({{"SMITH_DLQ_MAX_AGE", "1m"}, {"SMITH_BACKOFF", "1m,2m"}});
+  CHECK(msg.find("SMITH_DLQ_MAX_AGE=1m") == 0);
+  CHECK(msg.find("SMITH_BACKOFF=1m,2m over SMITH_MAX_DELIVER=3") != std::string::npos);
+  CHECK(tp::parse_topology_config(env_of({{"SMITH_RESULTS_MAX_AGE", "15m"}})).has_value());
 }
