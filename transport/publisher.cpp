@@ -87,6 +87,8 @@ expected<std::unique_ptr<publisher>> publisher::create(std::shared_ptr<connectio
                                                        options opts, completion on_complete) {
   if (opts.max_pending < 1)
     return error{errc::invalid_argument, "publisher max_pending must be at least 1"};
+  if (opts.ack_timeout.count() < 1)
+    return error{errc::invalid_argument, "publisher ack_timeout must be at least 1ms"};
   std::unique_ptr<publisher> self{new publisher(std::move(conn), opts)};
   self->state_->on_complete = std::move(on_complete);
   jsOptions jo;
@@ -174,7 +176,10 @@ expected<void> publisher::publish_async(const outgoing& msg, std::uint64_t ref) 
     std::lock_guard guard{state_->mtx};
     state_->refs[key] = ref;
   }
-  auto st = js_PublishMsgAsync(js_.get(), &raw, nullptr);
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = opts_.ack_timeout.count();
+  auto st = js_PublishMsgAsync(js_.get(), &raw, &po);
   if (st != NATS_OK) {
     msg_handle back{raw}; // still ours when the call failed
     state_->pending.fetch_sub(1);

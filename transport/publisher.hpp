@@ -64,6 +64,12 @@ public:
     std::int64_t max_pending = 4096;
     /// How long publish_async waits for room before it returns errc::backpressure.
     std::chrono::milliseconds stall_wait{1000};
+    /// How long an asynchronous publish waits for its ack before it completes with
+    /// errc::timeout. Without it an ack lost with a broken link never comes and holds its
+    /// pending slot for good. A timed-out message may still be stored (nats.c flushes its
+    /// buffer after a reconnect): publish it again with the same Nats-Msg-Id, never assume
+    /// it is gone.
+    std::chrono::milliseconds ack_timeout{5000};
   };
 
   /// Called once per asynchronous publish, on a nats.c thread, with the caller's reference

@@ -1,6 +1,7 @@
 #include "harness.hpp"
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -62,6 +63,7 @@ TEST_CASE("with the server gone, asynchronous publishing turns into backpressure
   tp::publisher::options opts;
   opts.max_pending = 8;
   opts.stall_wait = 100ms;
+  opts.ack_timeout = 60s; // this test is about the buffer, not about acks that never come
   auto pub =
     must(tp::publisher::create(s.conn, opts, [&](std::uint64_t, std::string_view, const auto& r) {
       if (r)
@@ -85,6 +87,51 @@ TEST_CASE("with the server gone, asynchronous publishing turns into backpressure
   must(pub->wait_complete(15s));
   CHECK(acked.load() == accepted);
   CHECK(must(s.consumer()->info()).num_pending == static_cast<std::uint64_t>(accepted));
+}
+
+TEST_CASE("acks lost with the server time out, free their pending slots across restarts, and "
+          "a retry with the same id stores each message once") {
+  single_server s;
+  std::mutex mtx;
+  std::map<std::string, int> timed_out;
+  std::map<std::string, int> acked;
+  tp::publisher::options opts;
+  opts.max_pending = 16;
+  opts.ack_timeout = 300ms;
+  auto pub = must(
+    tp::publisher::create(s.conn, opts, [&](std::uint64_t, std::string_view id, const auto& r) {
+      std::lock_guard guard{mtx};
+      if (r)
+        ++acked[std::string{id}];
+      else if (r.error().code() == tp::errc::timeout)
+        ++timed_out[std::string{id}];
+    }));
+  auto count = [&](const std::map<std::string, int>& m) {
+    std::lock_guard guard{mtx};
+    return m.size();
+  };
+  constexpr int per_round = 10;
+  for (int round = 0; round < 3; ++round) {
+    s.server.kill();
+    REQUIRE(wait_until([&] { return !s.conn->connected(); }, 10s));
+    for (int i = 0; i < per_round; ++i)
+      must(pub->publish_async(must(tp::task_message(
+        s.names, "test", make_task("lost-" + std::to_string(round) + "-" + std::to_string(i))))));
+    // No server, no ack: every publish ends as a timeout and gives its slot back.
+    REQUIRE(wait_until([&] { return count(timed_out) == (round + 1u) * per_round; }, 10s));
+    CHECK(pub->pending() == 0);
+    s.server.start();
+    REQUIRE(wait_until([&] { return s.conn->connected(); }, 15s));
+    // The writer cannot know whether a timed-out message was stored: it publishes it again.
+    for (int i = 0; i < per_round; ++i)
+      must(pub->publish_async(must(tp::task_message(
+        s.names, "test", make_task("lost-" + std::to_string(round) + "-" + std::to_string(i))))));
+    must(pub->wait_complete(15s));
+    CHECK(count(acked) == (round + 1u) * per_round);
+    CHECK(pub->pending() == 0);
+  }
+  // Buffered before the restart or retried after it: one stored message per id.
+  CHECK(must(s.consumer()->info()).num_pending == 3u * per_round);
 }
 
 TEST_CASE("task_message refuses ids and types that cannot stand in a subject") {
