@@ -1,7 +1,7 @@
 #include "services/orchestrator/queue_reporter.hpp"
 
-#include "transport/clock.hpp"
 #include "services/orchestrator/api_error.hpp"
+#include "transport/clock.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,6 +1,5 @@
 #include "services/worker/worker_command.hpp"
 
-#include "transport/clock.hpp"
 #include "actors/dispatcher.hpp"
 #include "actors/handlers/role_policy.hpp"
 #include "actors/messages.hpp"
@@ -10,6 +9,7 @@
 #include "services/common/logging.hpp"
 #include "services/common/service_setup.hpp"
 #include "services/common/signals.hpp"
+#include "transport/clock.hpp"
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
 #include "transport/library.hpp"
