@@ -126,7 +126,7 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
       // lets the fetch thread see a free slot that this message is about to take.
       update_capacity(self);
       if (st.fetch)
-        st.fetch->delivered();
+        st.fetch->delivered(m->stream_sequence());
     },
     [self](done_atom, job_done& d) { on_done(self, d); },
     [self](stored_atom, const store_outcome& o) { on_stored(self, o); },

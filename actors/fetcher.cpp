@@ -24,10 +24,10 @@ void fetcher::set_capacity(std::int64_t idle) {
   cv_.notify_one();
 }
 
-void fetcher::delivered() {
+void fetcher::delivered(std::uint64_t seq) {
   {
     std::lock_guard guard{mtx_};
-    --in_transit_;
+    in_transit_.erase(seq);
   }
   cv_.notify_one();
 }
@@ -38,18 +38,36 @@ void fetcher::stop() {
     stop_ = true;
   }
   cv_.notify_one();
-  if (thread_.joinable())
-    thread_.join();
+  if (!thread_.joinable())
+    return;
+  thread_.join();
+  // What the consumer holds, and what its open pull requests still bring, goes back at once.
+  for (auto& m : consumer_->drain(expiry_ + std::chrono::milliseconds{100}))
+    (void)m.nak();
+  // Sent to the dispatcher, never read: it ends now (drained or crashed), and its mailbox with it.
+  std::map<std::uint64_t, std::shared_ptr<transport::message>> left;
+  {
+    std::lock_guard guard{mtx_};
+    left.swap(in_transit_);
+  }
+  for (auto& [seq, m] : left)
+    (void)m->nak();
 }
 
 void fetcher::hand_over(std::vector<transport::message>& batch) {
+  std::vector<std::shared_ptr<transport::message>> sent;
+  sent.reserve(batch.size());
   {
     std::lock_guard guard{mtx_};
-    in_transit_ += static_cast<std::int64_t>(batch.size());
+    for (auto& m : batch) {
+      auto p = std::make_shared<transport::message>(std::move(m));
+      // A redelivery of a sequence still in transit replaces it: one nak at most.
+      in_transit_.insert_or_assign(p->stream_sequence(), p);
+      sent.push_back(std::move(p));
+    }
   }
-  for (auto& m : batch)
-    caf::anon_send(dispatcher_, deliver_atom::value,
-                   std::make_shared<transport::message>(std::move(m)));
+  for (auto& p : sent)
+    caf::anon_send(dispatcher_, deliver_atom::value, std::move(p));
 }
 
 void fetcher::run() {
@@ -57,10 +75,12 @@ void fetcher::run() {
     std::size_t want = 0;
     {
       std::unique_lock lock{mtx_};
-      cv_.wait(lock, [this] { return stop_ || capacity_ - in_transit_ > 0; });
+      cv_.wait(lock, [this] {
+        return stop_ || capacity_ - static_cast<std::int64_t>(in_transit_.size()) > 0;
+      });
       if (stop_)
         break;
-      want = static_cast<std::size_t>(capacity_ - in_transit_);
+      want = static_cast<std::size_t>(capacity_ - static_cast<std::int64_t>(in_transit_.size()));
     }
     auto batch = consumer_->fetch(want, expiry_);
     if (!batch) {
@@ -72,10 +92,6 @@ void fetcher::run() {
     }
     hand_over(*batch);
   }
-  // Deliveries already in hand go to the dispatcher rather than waiting out AckWait.
-  if (auto left = consumer_->buffered(); left > 0)
-    if (auto rest = consumer_->fetch(left, std::chrono::milliseconds{1}); rest)
-      hand_over(*rest);
 }
 
 } // namespace smith::actors

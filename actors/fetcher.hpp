@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -31,12 +32,16 @@ public:
   /// dispatcher at most.
   void set_capacity(std::int64_t idle);
 
-  /// The dispatcher took one message in hand. Call it after set_capacity has accounted for
-  /// what that message took, so the fetch thread never sees a slot that is already gone.
-  void delivered();
+  /// The dispatcher took the message at stream sequence `seq` in hand. Call it after
+  /// set_capacity has accounted for what that message took, so the fetch thread never sees a
+  /// slot that is already gone.
+  void delivered(std::uint64_t seq);
 
-  /// Stops fetching; messages the consumer already holds are still handed to the dispatcher
-  /// (which naks them when draining). Returns once the thread is done. Idempotent.
+  /// Stops fetching, then hands back (nak, no delay) every message the dispatcher never took:
+  /// those the consumer holds or still receives for its open pull requests, and those sent to
+  /// the dispatcher but not yet taken in hand. Nothing waits out AckWait at the server. Only
+  /// for a dispatcher that is ending (draining done, or crashed): its mailbox is dropped with
+  /// it, so a message is never handed back and read too. Idempotent.
   void stop();
 
   const transport::pull_consumer& consumer() const noexcept {
@@ -53,7 +58,8 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::int64_t capacity_ = 0;
-  std::int64_t in_transit_ = 0;
+  // By stream sequence: sent to the dispatcher, not yet taken in hand.
+  std::map<std::uint64_t, std::shared_ptr<transport::message>> in_transit_;
   bool stop_ = false;
   std::thread thread_;
 };

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace smith::transport {
 
@@ -252,6 +253,33 @@ expected<std::vector<message>> pull_consumer::fetch(std::size_t max_messages,
       return finish(out, ok.error());
     if (auto ok = take_buffered(out, max_messages); !ok)
       return finish(out, ok.error());
+  }
+  return out;
+}
+
+std::vector<message> pull_consumer::drain(std::chrono::milliseconds max_wait) {
+  std::vector<message> out;
+  auto deadline = steady_clock::now() + max_wait;
+  constexpr auto all = std::numeric_limits<std::size_t>::max();
+  (void)take_buffered(out, all); // an error here ends nothing: what is in hand goes back
+  for (;;) {
+    forget_expired_requests();
+    auto now = steady_clock::now();
+    if (requests_.empty() || now >= deadline)
+      break;
+    auto until = deadline;
+    for (const auto& r : requests_)
+      until = std::min(until, r.expires_at);
+    auto wait =
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
+    natsMsg* raw = nullptr;
+    auto st = natsSubscription_NextMsg(&raw, sub_.get(), wait);
+    if (st == NATS_TIMEOUT)
+      continue;
+    if (st != NATS_OK)
+      break;
+    (void)handle(raw, out);
+    (void)take_buffered(out, all);
   }
   return out;
 }

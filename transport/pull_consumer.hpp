@@ -56,6 +56,12 @@ public:
   /// keep it off actor scheduler threads.
   expected<std::vector<message>> fetch(std::size_t max_messages, std::chrono::milliseconds expiry);
 
+  /// For shutting down: every message already delivered or still arriving for the pull
+  /// requests that are open, without asking for more; returns once no request is open or
+  /// after `max_wait`. The caller hands them back (nak) instead of letting them wait out
+  /// AckWait at the server.
+  std::vector<message> drain(std::chrono::milliseconds max_wait);
+
   /// The server's counters for this consumer.
   expected<consumer_state> info() const;
 

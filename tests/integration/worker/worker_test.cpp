@@ -141,7 +141,11 @@ TEST_CASE("kill -9 of one of two workers mid-task loses nothing") {
 }
 
 TEST_CASE("SIGTERM lets in-flight tasks finish, hands the rest back, and exits 0") {
-  fixture f;
+  // AckWait at its shipped default: anything the draining worker kept instead of handing
+  // back would wait 5 minutes, far past this test's deadlines.
+  auto cfg = fixture::worker_topology();
+  cfg.ack_wait = 300s;
+  fixture f{cfg};
   worker_process a{f.s.server.url(), f.dir, {"--concurrency", "2", "--drain-timeout", "30s"}};
   REQUIRE(a.wait_ready());
   constexpr int n = 20;
@@ -163,6 +167,29 @@ TEST_CASE("SIGTERM lets in-flight tasks finish, hands the rest back, and exits 0
   REQUIRE_MESSAGE(f.wait_results(n, 60s), b.log_text());
   CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
   CHECK(a.log_text().find("\"draining\"") != std::string::npos);
+}
+
+TEST_CASE("workers drained one after another while tasks flow hand every task on at once") {
+  auto cfg = fixture::worker_topology();
+  cfg.ack_wait = 300s; // the shipped default: a message kept back would wait 5 minutes
+  fixture f{cfg};
+  constexpr int n = 80;
+  for (int i = 0; i < n; ++i)
+    f.publish("relay-" + std::to_string(i), "sleep", "60");
+  // Each worker is stopped while its fetcher has pull requests open and tasks in transit.
+  std::size_t goal = 0;
+  for (int round = 0; round < 3; ++round) {
+    worker_process w{f.s.server.url(), f.dir, {"--concurrency", "6", "--drain-timeout", "30s"}};
+    REQUIRE(w.wait_ready());
+    goal += 15;
+    REQUIRE_MESSAGE(wait_until([&] { return f.results.distinct() >= goal; }, 60s), w.log_text());
+    ::kill(w.process.pid(), SIGTERM);
+    REQUIRE(wait_until([&] { return !w.process.running(); }, 40s));
+    CHECK(w.process.describe_exit() == "exited with status 0");
+  }
+  worker_process last{f.s.server.url(), f.dir, {"--concurrency", "6"}};
+  REQUIRE_MESSAGE(f.wait_results(n, 60s), last.log_text());
+  CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
 }
 
 TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the worker goes on") {
