@@ -53,6 +53,24 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     r.finished_ms = transport::unix_ms();
     auto trace = e.msg->header(transport::wire::headers::traceparent);
     auto out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
+    // The results stream refuses a message over SMITH_MAX_MSG_BYTES (headers included): such
+    // an output would fail to store on every attempt. It fails once, saying why.
+    constexpr std::size_t header_room = 1024;
+    if (out.body.size() + header_room > st.cfg.limits.max_body_bytes) {
+      r.ok = false;
+      r.error = "the output of " + std::to_string(output.size())
+                + " bytes does not fit in a result: results are at most "
+                + std::to_string(st.cfg.limits.max_body_bytes)
+                + " bytes (SMITH_MAX_MSG_BYTES); the output was dropped. Hint: store large "
+                + "outputs elsewhere and return a reference";
+      r.output.clear();
+      r.status.reset();
+      e.finally = entry::then::term;
+      e.outcome_name = "failed";
+      e.error_type = "output_too_large";
+      e.error = *r.error;
+      out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
+    }
     out.msg_id = transport::result_msg_id(seq);
     submit(out);
   }
@@ -95,8 +113,9 @@ void on_done(dispatcher_actor* self, job_done& d) {
     auto& r = d.result;
     e.error_type = r.error_type;
     e.error = r.error;
-    if (e.cancel_requested) {
-      // Whatever the handler made of it, the task was cancelled: never retried, not dead.
+    if (e.cancel_requested && r.what != outcome::kind::succeeded) {
+      // A cancelled task that did not succeed ended because of the cancel: never retried, not
+      // dead. One that succeeded anyway keeps its result (docs/ARCHITECTURE.md, Cancel).
       e.outcome_name = "cancelled";
       e.error_type = "cancelled";
       store(self, d.seq, e, false, r.output, false, "cancelled", "cancelled");

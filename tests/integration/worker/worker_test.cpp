@@ -2,6 +2,8 @@
 
 #include "transport/wire/headers.hpp"
 
+#include <msgpack.hpp>
+
 #include <sstream>
 
 using namespace smith::testing;
@@ -215,6 +217,73 @@ TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the wor
   CHECK(dl.reason.find("undecodable task body") != std::string::npos);
   CHECK(dl.original == "this is not msgpack");
   CHECK(dl.subject == "smith.task.test.echo");
+}
+
+TEST_CASE("a task id that is not UTF-8 is dead-lettered with the reason; the worker goes on") {
+  fixture f;
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  REQUIRE(w.wait_ready());
+  // Written by hand: our encoder would repair the id. This one once crashed the dispatcher on
+  // every delivery (its start event could not be made JSON).
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk{buf};
+  pk.pack_map(5);
+  pk.pack("v");
+  pk.pack(1);
+  pk.pack("id");
+  pk.pack_str(1);
+  pk.pack_str_body("\xff", 1);
+  pk.pack("type");
+  pk.pack("echo");
+  pk.pack("payload");
+  pk.pack_bin(1);
+  pk.pack_bin_body("x", 1);
+  pk.pack("created_ms");
+  pk.pack(1);
+  tp::outgoing bad;
+  bad.subject = "smith.task.test.echo";
+  bad.body.assign(buf.data(), buf.size());
+  bad.msg_id = "bad-utf8-1";
+  must(f.s.pub->publish(bad, 5s));
+  f.publish("after-bad-utf8", "echo", "still here");
+  REQUIRE_MESSAGE(f.wait_results(1), w.log_text());
+  CHECK(f.results.get("after-bad-utf8")->ok);
+  REQUIRE(wait_until([&] { return stream_msgs(*f.s.conn, "SMITH_DLQ") == 1; }, 10s));
+  natsMsg* m = nullptr;
+  REQUIRE(js_GetLastMsg(&m, f.s.conn->jetstream(), "SMITH_DLQ", "smith.dlq.test.unknown", nullptr,
+                        nullptr)
+          == NATS_OK);
+  tp::msg_handle hold{m};
+  auto dl = must(tp::wire::decode_dead_letter(
+    {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))}));
+  CHECK(dl.reason.find("field `id`: is not valid UTF-8") != std::string::npos);
+  CHECK(w.process.running());
+}
+
+TEST_CASE("an output too large for a result fails once, saying so, and is not retried") {
+  fixture f;
+  // `seq 1 20000` prints 108,894 bytes: far past the 64 KiB the results stream takes here.
+  worker_process w{f.s.server.url(),
+                   f.dir,
+                   {"--concurrency", "2"},
+                   {{"SMITH_MAX_MSG_BYTES", "65536"}, {"SMITH_EXEC_ALLOW", "seq=/usr/bin/seq"}}};
+  REQUIRE(w.wait_ready());
+  f.publish("too-big-out", "exec", R"({"argv":["seq","1","20000"]})");
+  f.publish("small-out", "exec", R"({"argv":["seq","1","3"]})");
+  REQUIRE_MESSAGE(f.wait_results(2), w.log_text());
+  auto big = f.results.get("too-big-out");
+  REQUIRE(big);
+  CHECK_FALSE(big->ok);
+  CHECK(big->attempts == 1);
+  CHECK(big->output.empty());
+  REQUIRE(big->error);
+  CHECK(big->error->find("does not fit in a result") != std::string::npos);
+  CHECK(big->error->find("SMITH_MAX_MSG_BYTES") != std::string::npos);
+  CHECK(f.results.get("small-out")->ok);
+  // Ended for good: nothing left to redeliver, no second attempt, no dead letter.
+  REQUIRE(wait_until([&] { return stream_msgs(*f.s.conn, "SMITH_TASKS") == 0; }, 10s));
+  CHECK(f.results.duplicates() == 0);
+  CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
 }
 
 TEST_CASE("exec refuses a program that is not on the allow-list, with a clear error result") {
