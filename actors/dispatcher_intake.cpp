@@ -2,9 +2,11 @@
 #include "actors/dispatcher_state.hpp"
 
 #include "transport/clock.hpp"
+#include "transport/stream_reader.hpp"
 #include "transport/wire/headers.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 
@@ -65,11 +67,42 @@ void assign(dispatcher_actor* self, const message_ptr& m, task_ptr t) {
   self->send(worker, run_atom::value, job{seq, std::move(t), attempt, cancelled});
 }
 
+// Whether the result of the task message at `seq` is stored: the last result on the task's
+// subject carries the Nats-Msg-Id the worker that ran this message gave it. A lookup that
+// fails says no: running again is better than losing the task.
+bool outcome_stored(const dispatcher_config& cfg, const transport::wire::task& t,
+                    std::uint64_t seq) {
+  auto last =
+    transport::last_message(*cfg.conn, cfg.names.results_stream(), cfg.names.result(t.id));
+  if (!last || !*last)
+    return false;
+  auto id = (*last)->header(transport::wire::headers::msg_id);
+  return id && *id == transport::result_msg_id(seq);
+}
+
 } // namespace
 
 void process(dispatcher_actor* self, const message_ptr& m) {
   auto& st = self->state;
   auto seq = m->stream_sequence();
+  // A redelivery of a message this dispatcher still holds (the server's AckWait ran out
+  // during a partition): the attempt in hand goes on, and its ack, heartbeats and nak now go
+  // to the newest delivery. Running it a second time would store two outcomes.
+  if (auto held = st.inflight.find(seq); held != st.inflight.end()) {
+    auto& e = held->second;
+    e.msg = m;
+    e.attempt = static_cast<std::uint32_t>(m->delivery_count());
+    if (e.ph == entry::phase::settling) // its ack or term was sent and did not take
+      (void)(e.finally == entry::then::ack ? m->ack() : m->term());
+    else
+      (void)m->in_progress();
+    return;
+  }
+  for (auto& parked : st.waiting)
+    if (parked->stream_sequence() == seq) {
+      parked = m;
+      return;
+    }
   auto decoded = transport::wire::decode_task(m->data(), st.cfg.limits);
   entry e;
   e.msg = m;
@@ -85,6 +118,15 @@ void process(dispatcher_actor* self, const message_ptr& m) {
     return;
   }
   auto t = std::make_shared<const transport::wire::task>(std::move(*decoded));
+  // A redelivery of an attempt that stored its outcome but whose ack never reached the server
+  // (the worker died between the two, or the ack was lost): ack it, never run it again.
+  if (m->delivery_count() > 1 && outcome_stored(st.cfg, *t, seq)) {
+    (void)m->ack();
+    spdlog::info(R"({{"msg":"redelivered task already has its stored result; acked, not run",)"
+                 R"("task_id":"{}","stream_seq":{}}})",
+                 t->id, seq);
+    return;
+  }
   if (auto nb = header_ms(*m, transport::wire::headers::not_before);
       nb && *nb > transport::unix_ms()) {
     (void)m->nak(milliseconds{*nb - transport::unix_ms()});

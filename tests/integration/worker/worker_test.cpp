@@ -194,6 +194,34 @@ TEST_CASE("workers drained one after another while tasks flow hand every task on
   CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
 }
 
+TEST_CASE("a redelivered task whose result is already stored is acked, not run again") {
+  fixture f; // AckWait 2s; the relation at the shipped defaults is a unit test (config_test)
+  f.publish("stored-1", "echo", "a second run would store this");
+  {
+    // The test plays a worker that stored the result of delivery 1 and died before its ack.
+    auto consumer = f.s.consumer();
+    auto batch = must(consumer->fetch(1, 5s));
+    REQUIRE(batch.size() == 1);
+    tp::wire::result r;
+    r.id = "stored-1";
+    r.ok = true;
+    r.output = "from the worker that died";
+    r.attempts = 1;
+    r.worker = "gone/1";
+    auto out = tp::result_message(f.s.names, r);
+    out.msg_id = tp::result_msg_id(batch.front().stream_sequence());
+    must(f.s.pub->publish(out, 5s));
+  } // no ack: the server redelivers it after AckWait
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  REQUIRE(w.wait_ready());
+  REQUIRE_MESSAGE(wait_until([&] { return stream_msgs(*f.s.conn, "SMITH_TASKS") == 0; }, 20s),
+                  w.log_text());
+  CHECK(stream_msgs(*f.s.conn, "SMITH_RESULTS") == 1);
+  CHECK(f.results.duplicates() == 0); // nothing else was even published
+  CHECK(f.results.get("stored-1")->worker == "gone/1");
+  CHECK(w.log_text().find("already has its stored result") != std::string::npos);
+}
+
 TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the worker goes on") {
   fixture f;
   worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
