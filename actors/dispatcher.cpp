@@ -133,6 +133,7 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
     [self](settled_atom, std::uint64_t seq) { on_settled(self, seq); },
     [self](tick_atom) { on_tick(self); },
     [self](cancel_atom, const std::string& id) { on_cancel(self, id); },
+    [self](deadline_atom, std::uint64_t seq) { on_deadline(self, seq); },
     [self](drain_atom) {
       auto& st = self->state;
       if (st.draining)

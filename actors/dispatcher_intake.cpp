@@ -63,6 +63,9 @@ void assign(dispatcher_actor* self, const message_ptr& m, task_ptr t) {
   auto attempt = e.prior_attempts + e.attempt;
   announce_start(st.cfg, *t, attempt, e.started_ms);
   st.busy[worker.address()] = seq;
+  if (e.deadline_ms)
+    self->delayed_send(self, milliseconds{std::max<std::int64_t>(*e.deadline_ms - e.started_ms, 0)},
+                       deadline_atom::value, seq);
   st.inflight.emplace(seq, std::move(e));
   self->send(worker, run_atom::value, job{seq, std::move(t), attempt, cancelled});
 }

@@ -127,6 +127,9 @@ void check_drained(dispatcher_actor* self);
 /// Heartbeats, deadlines, stuck stores and confirmations; re-arms itself.
 void on_tick(dispatcher_actor* self);
 
+/// The deadline timer of the attempt at `seq` fired.
+void on_deadline(dispatcher_actor* self, std::uint64_t seq);
+
 /// A cancel notice for task `id`.
 void on_cancel(dispatcher_actor* self, const std::string& id);
 

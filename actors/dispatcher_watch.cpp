@@ -43,6 +43,20 @@ void check_drained(dispatcher_actor* self) {
   }
 }
 
+namespace {
+
+// The running attempt at `seq` is past its deadline: the handler is told (exec kills its
+// process group) and the failed result is stored now, not when the handler gives up.
+void expire(dispatcher_actor* self, std::uint64_t seq, entry& e) {
+  e.cancelled->store(true);
+  e.error_type = "deadline";
+  e.error = "deadline exceeded";
+  e.outcome_name = "failed";
+  store(self, seq, e, false, {}, false, "deadline exceeded");
+}
+
+} // namespace
+
 void on_tick(dispatcher_actor* self) {
   auto& st = self->state;
   auto now = clock_type::now();
@@ -56,12 +70,8 @@ void on_tick(dispatcher_actor* self) {
       unstored.push_back(seq);
     if (e.ph != entry::phase::running)
       continue;
-    if (e.deadline_ms && transport::unix_ms() > *e.deadline_ms) {
-      e.cancelled->store(true);
-      e.error_type = "deadline";
-      e.error = "deadline exceeded";
-      e.outcome_name = "failed";
-      store(self, seq, e, false, {}, false, "deadline exceeded");
+    if (e.deadline_ms && transport::unix_ms() > *e.deadline_ms) { // the timer's backstop
+      expire(self, seq, e);
       continue;
     }
     if (now - e.last_beat >= beat) {
@@ -93,6 +103,20 @@ void on_tick(dispatcher_actor* self) {
                 [now](const auto& kv) { return now - kv.second > cancel_memory; });
   auto period = std::clamp<milliseconds>(st.cfg.ack_wait / 6, milliseconds{50}, milliseconds{5000});
   self->delayed_send(self, period, tick_atom::value);
+}
+
+void on_deadline(dispatcher_actor* self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto it = st.inflight.find(seq);
+  if (it == st.inflight.end() || it->second.ph != entry::phase::running || !it->second.deadline_ms)
+    return;
+  // The timer runs on the steady clock, deadlines are wall-clock: re-arm if it came early.
+  if (auto left = *it->second.deadline_ms - transport::unix_ms(); left > 0) {
+    self->delayed_send(self, milliseconds{left}, deadline_atom::value, seq);
+    return;
+  }
+  expire(self, seq, it->second);
+  update_capacity(self);
 }
 
 void on_cancel(dispatcher_actor* self, const std::string& id) {

@@ -32,6 +32,9 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// dispatcher → itself: the drain timeout passed.
 using drain_deadline_atom = caf::atom_constant<caf::atom("drainend")>;
+/// A task's deadline is due (to the dispatcher itself, with the stream sequence): one timer per
+/// task with a deadline, so it fires on time instead of at the next tick.
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 /// dispatcher → itself: try to bind the consumer again.
 using bind_atom = caf::atom_constant<caf::atom("bind")>;
 /// cancel notice → dispatcher: stop task <id> if it runs here, never start it if it comes.

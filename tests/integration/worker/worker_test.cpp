@@ -1,5 +1,6 @@
 #include "worker_harness.hpp"
 
+#include "transport/clock.hpp"
 #include "transport/wire/headers.hpp"
 
 #include <msgpack.hpp>
@@ -220,6 +221,32 @@ TEST_CASE("a redelivered task whose result is already stored is acked, not run a
   CHECK(f.results.duplicates() == 0); // nothing else was even published
   CHECK(f.results.get("stored-1")->worker == "gone/1");
   CHECK(w.log_text().find("already has its stored result") != std::string::npos);
+}
+
+TEST_CASE("deadlines fire on time at the shipped AckWait, not at the next heartbeat tick") {
+  auto cfg = fixture::worker_topology();
+  cfg.ack_wait = 300s; // heartbeat ticks every 5 s at this AckWait
+  fixture f{cfg};
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  REQUIRE(w.wait_ready());
+  std::map<std::string, std::int64_t> deadlines;
+  for (auto [id, in_ms] : {std::pair{"due-soon", 400}, std::pair{"due-later", 2300}}) {
+    auto t = task_of(id, "sleep", "20000");
+    t.deadline_ms = tp::unix_ms() + in_ms;
+    deadlines[id] = *t.deadline_ms;
+    f.s.publish(t);
+  }
+  REQUIRE_MESSAGE(f.wait_results(2, 30s), w.log_text());
+  for (const auto& [id, deadline] : deadlines) {
+    auto r = f.results.get(id);
+    REQUIRE(r);
+    CHECK_FALSE(r->ok);
+    CHECK(r->error == std::optional<std::string>{"deadline exceeded"});
+    // A wide bound for a shared machine; the tick this replaces came up to 5 s late.
+    CHECK(r->finished_ms >= deadline);
+    CHECK_MESSAGE(r->finished_ms - deadline < 1000,
+                  id << " ended " << r->finished_ms - deadline << " ms after its deadline");
+  }
 }
 
 TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the worker goes on") {
