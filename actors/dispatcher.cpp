@@ -1,9 +1,8 @@
 #include "actors/dispatcher.hpp"
 
 #include "actors/dispatcher_state.hpp"
+#include "actors/log.hpp"
 #include "transport/wire/subjects.hpp"
-
-#include <spdlog/spdlog.h>
 
 namespace smith::actors {
 
@@ -14,9 +13,9 @@ void try_bind(dispatcher_actor* self) {
   auto consumer = transport::pull_consumer::bind(st.cfg.conn, st.cfg.names.tasks_stream(),
                                                  transport::wire::subjects::consumer(st.cfg.role));
   if (!consumer) {
-    spdlog::error(R"({{"level":"ERROR","msg":"cannot bind the consumer","error_type":"{}",)"
-                  R"("error":"{}"}})",
-                  transport::to_string(consumer.error().code()), consumer.error().message());
+    SMITH_LOG(log(), error, "cannot bind the consumer",
+              {"error_type", transport::to_string(consumer.error().code())},
+              {"error", consumer.error().message()});
     self->delayed_send(self, milliseconds{1000}, bind_atom::value);
     return;
   }
@@ -31,13 +30,12 @@ void try_bind(dispatcher_actor* self) {
   auto pub = transport::publisher::create(
     st.cfg.conn, {}, [weak](std::uint64_t ref, std::string_view, const auto& r) {
       if (auto a = caf::actor_cast<caf::actor>(weak))
-        caf::anon_send(
-          a, stored_atom::value,
-          store_outcome{ref, r.has_value(), r ? std::string{} : r.error().to_string()});
+        caf::anon_send(a, stored_atom::value,
+                       store_outcome{ref, r.has_value(), r ? std::string{} : r.error().to_string(),
+                                     !r && r.error().retryable()});
     });
   if (!pub) {
-    spdlog::error(R"({{"level":"ERROR","msg":"cannot create the publisher","error":"{}"}})",
-                  pub.error().message());
+    SMITH_LOG(log(), error, "cannot create the publisher", {"error", pub.error().message()});
     self->delayed_send(self, milliseconds{1000}, bind_atom::value);
     return;
   }
@@ -46,9 +44,8 @@ void try_bind(dispatcher_actor* self) {
       caf::anon_send(a, settled_atom::value, seq);
   });
   if (!confirms) {
-    spdlog::error(
-      R"({{"level":"ERROR","msg":"cannot subscribe for ack confirmations","error":"{}"}})",
-      confirms.error().message());
+    SMITH_LOG(log(), error, "cannot subscribe for ack confirmations",
+              {"error", confirms.error().message()});
     self->delayed_send(self, milliseconds{1000}, bind_atom::value);
     return;
   }
@@ -61,8 +58,8 @@ void try_bind(dispatcher_actor* self) {
         caf::anon_send(a, cancel_atom::value, std::string{id});
     });
   if (!cancels) {
-    spdlog::error(R"({{"level":"ERROR","msg":"cannot subscribe for cancel notices","error":"{}"}})",
-                  cancels.error().message());
+    SMITH_LOG(log(), error, "cannot subscribe for cancel notices",
+              {"error", cancels.error().message()});
     self->delayed_send(self, milliseconds{1000}, bind_atom::value);
     return;
   }
@@ -110,7 +107,7 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
       if (!self->state.fetch)
         try_bind(self);
     },
-    [self](register_atom, caf::actor worker) {
+    [self](register_atom, const caf::actor& worker) {
       self->monitor(worker);
       self->state.idle.push_back(worker);
       dispatch_waiting(self);
@@ -134,6 +131,7 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
     [self](tick_atom) { on_tick(self); },
     [self](cancel_atom, const std::string& id) { on_cancel(self, id); },
     [self](deadline_atom, std::uint64_t seq) { on_deadline(self, seq); },
+    [self](restore_atom, std::uint64_t seq) { on_restore(self, seq); },
     [self](drain_atom) {
       auto& st = self->state;
       if (st.draining)

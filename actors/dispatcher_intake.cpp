@@ -1,12 +1,12 @@
 // Deliveries: decoded, screened (Not-Before, cancelled, past deadline), given to workers.
 #include "actors/dispatcher_state.hpp"
 
+#include "actors/log.hpp"
 #include "transport/clock.hpp"
 #include "transport/stream_reader.hpp"
 #include "transport/wire/headers.hpp"
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <charconv>
 
@@ -125,9 +125,8 @@ void process(dispatcher_actor* self, const message_ptr& m) {
   // (the worker died between the two, or the ack was lost): ack it, never run it again.
   if (m->delivery_count() > 1 && outcome_stored(st.cfg, *t, seq)) {
     (void)m->ack();
-    spdlog::info(R"({{"msg":"redelivered task already has its stored result; acked, not run",)"
-                 R"("task_id":"{}","stream_seq":{}}})",
-                 t->id, seq);
+    SMITH_LOG(log(), info, "redelivered task already has its stored result; acked, not run",
+              {"task_id", t->id}, {"trace_id", trace_id(m)}, {"stream_seq", seq});
     return;
   }
   if (auto nb = header_ms(*m, transport::wire::headers::not_before);

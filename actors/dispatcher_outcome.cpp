@@ -1,13 +1,22 @@
 // How attempts end: result and dead letter stored, then ack or term confirmed; or a nak.
 #include "actors/dispatcher_state.hpp"
 
+#include "actors/log.hpp"
 #include "actors/task_log.hpp"
 #include "transport/clock.hpp"
 #include "transport/wire/headers.hpp"
-
-#include <spdlog/spdlog.h>
+#include "transport/wire/trace_context.hpp"
 
 namespace smith::actors {
+
+std::string_view task_id(const entry& e) noexcept {
+  return e.task ? std::string_view{e.task->id} : std::string_view{};
+}
+
+std::optional<std::string_view> trace_id(const message_ptr& m) {
+  auto header = m ? m->header(transport::wire::headers::traceparent) : std::nullopt;
+  return header ? transport::wire::trace_id_of(*header) : std::nullopt;
+}
 
 void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcome_name) {
   auto& st = self->state;
@@ -17,8 +26,9 @@ void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcom
   auto& e = it->second;
   auto took = clock_type::now() - e.started;
   st.cfg.stats->task_finished(e.task ? e.task->type : "unknown", outcome_name, took);
-  log_task_end({e.task ? e.task->id : "", e.task ? e.task->type : "", st.cfg.role, outcome_name,
-                e.attempt, std::chrono::duration_cast<milliseconds>(took), e.error_type, e.error});
+  log_task_end({std::string{task_id(e)}, std::string{trace_id(e.msg).value_or("")},
+                e.task ? e.task->type : "", st.cfg.role, outcome_name, e.attempt,
+                std::chrono::duration_cast<milliseconds>(took), e.error_type, e.error});
   if (e.ph != entry::phase::running)
     --st.storing;
   st.inflight.erase(it);
@@ -32,7 +42,9 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
   e.ph = entry::phase::storing;
   e.store_sent = clock_type::now();
   e.finally = dead_letter || !ok ? entry::then::term : entry::then::ack;
+  e.outs.clear();
   auto submit = [&](const transport::outgoing& out) {
+    e.outs.push_back(out);
     if (auto r = st.pub->publish_async(out, seq); r)
       ++e.stores_pending;
     else
@@ -173,21 +185,45 @@ void on_stored(dispatcher_actor* self, const store_outcome& o) {
     return;
   auto& e = it->second;
   if (!o.ok) {
-    e.store_failed = true;
-    spdlog::error(R"({{"level":"ERROR","msg":"storing a result failed","task_id":"{}",)"
-                  R"("error_type":"store_failed","error":"{}"}})",
-                  e.task ? e.task->id : "", o.error);
+    (o.retryable ? e.store_retry : e.store_failed) = true;
+    if (o.retryable) // published again with the same ids: nothing failed yet
+      SMITH_LOG(log(), warn, "storing a result timed out; publishing it again",
+                {"task_id", task_id(e)}, {"trace_id", trace_id(e.msg)},
+                {"error_type", "store_retry"}, {"error", o.error});
+    else
+      SMITH_LOG(log(), error, "storing a result failed", {"task_id", task_id(e)},
+                {"trace_id", trace_id(e.msg)}, {"error_type", "store_failed"}, {"error", o.error});
   }
   if (--e.stores_pending > 0)
     return;
   if (e.store_failed) {
     (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
     finish(self, o.ref, "retried");
+  } else if (e.store_retry) {
+    // It may be stored already: never run the task again for it, publish the same again.
+    e.store_retry = false;
+    self->delayed_send(self, restore_pause, restore_atom::value, o.ref);
+    return;
   } else {
     settle(self, o.ref, e);
   }
   update_capacity(self);
   check_drained(self);
+}
+
+void on_restore(dispatcher_actor* self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto it = st.inflight.find(seq);
+  if (it == st.inflight.end() || it->second.ph != entry::phase::storing
+      || it->second.stores_pending > 0)
+    return;
+  auto& e = it->second;
+  e.store_sent = clock_type::now();
+  for (const auto& out : e.outs)
+    if (st.pub->publish_async(out, seq))
+      ++e.stores_pending;
+  if (e.stores_pending == 0) // no room to publish (backpressure): try again shortly
+    self->delayed_send(self, restore_pause, restore_atom::value, seq);
 }
 
 void on_settled(dispatcher_actor* self, std::uint64_t seq) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace smith::actors {
 
@@ -49,7 +50,9 @@ struct entry {
   phase ph = phase::running;
   then finally = then::ack;
   int stores_pending = 0;
-  bool store_failed = false;
+  bool store_failed = false; // for good (refused): the attempt is retried
+  bool store_retry = false;  // for now (timed out, link lost): published again, same ids
+  std::vector<transport::outgoing> outs; // what store() published, for publishing again
   std::string outcome_name;
   std::string error_type;
   std::string error;
@@ -75,15 +78,24 @@ struct dispatcher_state {
   bool draining = false;
   bool drain_expired = false;
   static inline const char* name = "smith.dispatcher";
+
+  dispatcher_state() = default;
+  dispatcher_state(const dispatcher_state&) = delete;
+  dispatcher_state& operator=(const dispatcher_state&) = delete;
+
+  /// A dispatcher that ends with work in hand (a drain past its timeout, a crash, a restart)
+  /// hands it back at once: running and storing attempts and parked deliveries are nak'd
+  /// (a redelivery whose result did get stored is acked, not run), handlers are told to stop.
+  /// The fetcher, destroyed after this, hands back what was still in transit.
+  ~dispatcher_state();
 };
 
 using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
 
 constexpr milliseconds settle_timeout{5000};
-// nats.c 3.4.1 has no timeout for an asynchronous publish: an ack lost with a broken link (a
-// partition, a leader change) never comes, and the slot would stay taken for good. Past this,
-// the attempt goes back to the queue; the result's Nats-Msg-Id makes a late store harmless.
-constexpr milliseconds store_timeout{10'000};
+// After a store that may not have happened (its publish ack timed out), the same messages go
+// out again after this pause; their Nats-Msg-Ids make a second copy harmless.
+constexpr milliseconds restore_pause{500};
 // How long a cancel notice is remembered for tasks not yet delivered to this dispatcher.
 constexpr milliseconds cancel_memory{600'000};
 
@@ -110,8 +122,18 @@ void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcom
 /// A publish of a result or dead letter was acknowledged, or failed.
 void on_stored(dispatcher_actor* self, const store_outcome& o);
 
+/// Publishes the stored messages of the attempt at `seq` again (same ids) after a store that
+/// timed out.
+void on_restore(dispatcher_actor* self, std::uint64_t seq);
+
 /// The server confirmed an ack or term.
 void on_settled(dispatcher_actor* self, std::uint64_t seq);
+
+/// The task id of `e` for its log lines; empty when the task did not decode.
+std::string_view task_id(const entry& e) noexcept;
+
+/// The trace id of the task message's W3C `traceparent` header, when it has a valid one.
+std::optional<std::string_view> trace_id(const message_ptr& m);
 
 // -- watch (dispatcher_watch.cpp) ---------------------------------------------------------
 

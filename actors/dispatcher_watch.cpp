@@ -1,9 +1,8 @@
 // Off the per-task path: heartbeats, deadlines, stuck stores, cancel notices, drain, capacity.
 #include "actors/dispatcher_state.hpp"
 
+#include "actors/log.hpp"
 #include "transport/clock.hpp"
-
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <vector>
@@ -62,40 +61,32 @@ void on_tick(dispatcher_actor* self) {
   auto now = clock_type::now();
   auto beat = st.cfg.ack_wait / 3;
   std::vector<std::uint64_t> unconfirmed;
-  std::vector<std::uint64_t> unstored;
   for (auto& [seq, e] : st.inflight) {
     if (e.ph == entry::phase::settling && now - e.settle_sent >= settle_timeout)
       unconfirmed.push_back(seq);
-    if (e.ph == entry::phase::storing && now - e.store_sent >= store_timeout)
-      unstored.push_back(seq);
-    if (e.ph != entry::phase::running)
+    if (e.ph == entry::phase::settling)
       continue;
-    if (e.deadline_ms && transport::unix_ms() > *e.deadline_ms) { // the timer's backstop
+    if (e.ph == entry::phase::running && e.deadline_ms
+        && transport::unix_ms() > *e.deadline_ms) { // the timer's backstop
       expire(self, seq, e);
       continue;
     }
+    // Running, or storing its outcome (which may take publishing again after a lost link):
+    // the attempt is still ours, so the server must not hand it to another worker.
     if (now - e.last_beat >= beat) {
       (void)e.msg->in_progress();
       e.last_beat = now;
     }
   }
   // A confirmation lost with a broken link: the result is stored; if the ack was lost too the
-  // server redelivers, and readers take a task's last result.
+  // server redelivers, and the redelivery is acked without running (its result is stored).
   for (auto seq : unconfirmed) {
     auto& e = st.inflight[seq];
-    spdlog::warn(R"({{"msg":"no confirmation for an ack","task_id":"{}","stream_seq":{}}})",
-                 e.task ? e.task->id : "", seq);
+    SMITH_LOG(log(), warn, "no confirmation for an ack", {"task_id", task_id(e)},
+              {"trace_id", trace_id(e.msg)}, {"stream_seq", seq});
     finish(self, seq, e.outcome_name.empty() ? "failed" : e.outcome_name);
   }
-  for (auto seq : unstored) {
-    auto& e = st.inflight[seq];
-    spdlog::warn(R"({{"msg":"no ack for a stored result; the task goes back to the queue",)"
-                 R"("task_id":"{}","stream_seq":{},"error_type":"store_timeout"}})",
-                 e.task ? e.task->id : "", seq);
-    (void)e.msg->nak(retry_delay(st.cfg, e.attempt));
-    finish(self, seq, "retried");
-  }
-  if (!unconfirmed.empty() || !unstored.empty()) {
+  if (!unconfirmed.empty()) {
     update_capacity(self);
     check_drained(self);
   }
@@ -103,6 +94,18 @@ void on_tick(dispatcher_actor* self) {
                 [now](const auto& kv) { return now - kv.second > cancel_memory; });
   auto period = std::clamp<milliseconds>(st.cfg.ack_wait / 6, milliseconds{50}, milliseconds{5000});
   self->delayed_send(self, period, tick_atom::value);
+}
+
+dispatcher_state::~dispatcher_state() {
+  for (auto& [seq, e] : inflight) {
+    if (e.cancelled)
+      e.cancelled->store(true);
+    if (e.ph != entry::phase::settling && e.msg && !e.msg->acknowledged())
+      (void)e.msg->nak();
+  }
+  for (auto& m : waiting)
+    if (!m->acknowledged())
+      (void)m->nak();
 }
 
 void on_deadline(dispatcher_actor* self, std::uint64_t seq) {

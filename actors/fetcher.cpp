@@ -1,8 +1,7 @@
 #include "actors/fetcher.hpp"
 
+#include "actors/log.hpp"
 #include "actors/messages.hpp"
-
-#include <spdlog/spdlog.h>
 
 namespace smith::actors {
 
@@ -84,8 +83,9 @@ void fetcher::run() {
     }
     auto batch = consumer_->fetch(want, expiry_);
     if (!batch) {
-      spdlog::warn(R"({{"msg":"fetch failed","error_type":"{}","error":"{}"}})",
-                   transport::to_string(batch.error().code()), batch.error().message());
+      SMITH_LOG(log(), warn, "fetch failed",
+                {"error_type", transport::to_string(batch.error().code())},
+                {"error", batch.error().message()});
       std::unique_lock lock{mtx_};
       cv_.wait_for(lock, std::chrono::milliseconds{250}, [this] { return stop_; });
       continue;

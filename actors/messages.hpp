@@ -35,6 +35,8 @@ using drain_deadline_atom = caf::atom_constant<caf::atom("drainend")>;
 /// A task's deadline is due (to the dispatcher itself, with the stream sequence): one timer per
 /// task with a deadline, so it fires on time instead of at the next tick.
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+/// Publish an attempt's result (and dead letter) again after a store that timed out.
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
 /// dispatcher → itself: try to bind the consumer again.
 using bind_atom = caf::atom_constant<caf::atom("bind")>;
 /// cancel notice → dispatcher: stop task <id> if it runs here, never start it if it comes.
@@ -69,6 +71,9 @@ struct store_outcome {
   std::uint64_t ref = 0;
   bool ok = false;
   std::string error;
+  /// The store may have failed for a passing reason (a timeout, a lost link): publish it again
+  /// with the same Nats-Msg-Id rather than run the task again.
+  bool retryable = false;
 };
 
 } // namespace smith::actors

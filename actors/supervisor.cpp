@@ -1,6 +1,6 @@
 #include "actors/supervisor.hpp"
 
-#include <spdlog/spdlog.h>
+#include "actors/log.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -54,8 +54,8 @@ std::chrono::milliseconds backoff(const restart_intensity& in, std::size_t recen
 void give_up(supervisor_actor* self, const std::string& reason) {
   auto& st = self->state;
   st.giving_up = true;
-  spdlog::error(R"({{"event":"supervisor_gave_up","supervisor":"{}","reason":"{}"}})", st.cfg.name,
-                reason);
+  SMITH_LOG(log(), error, "supervisor_gave_up", {"error_type", "restart_intensity"},
+            {"supervisor", st.cfg.name}, {"reason", reason});
   if (st.cfg.on_give_up)
     st.cfg.on_give_up(reason);
   self->quit(caf::make_error(caf::sec::runtime_error, st.cfg.name + ": " + reason));
@@ -104,10 +104,9 @@ void on_child_down(supervisor_actor* self, const caf::down_msg& dm) {
     which.push_back(j);
   }
   auto delay = backoff(st.cfg.intensity, st.restarts.size());
-  spdlog::warn(R"({{"event":"child_restart","supervisor":"{}","child":"{}","strategy":"{}",)"
-               R"("reason":"{}","delay_ms":{}}})",
-               st.cfg.name, child_name, to_string(st.cfg.strategy),
-               self->system().render(dm.reason), delay.count());
+  SMITH_LOG(log(), warn, "child_restart", {"supervisor", st.cfg.name}, {"child", child_name},
+            {"strategy", to_string(st.cfg.strategy)}, {"reason", self->system().render(dm.reason)},
+            {"delay_ms", delay.count()});
   self->delayed_send(self, delay, restart_atom::value, which);
 }
 

@@ -2,8 +2,6 @@
 
 #include "actors/messages.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <exception>
 
 namespace smith::actors {
@@ -41,7 +39,7 @@ job_done run_job(const worker_config& cfg, const job& j) {
 
 // A blocking handler's thread: the worker hands it the job and waits for the answer, so the
 // worker itself stays on CAF's scheduler. Linked to its worker: they live and die together.
-caf::behavior runner_behavior(caf::event_based_actor*, worker_config cfg) {
+caf::behavior runner_behavior(caf::event_based_actor*, const worker_config& cfg) {
   return {
     [cfg](run_atom, const job& j) -> job_done { return run_job(cfg, j); },
   };
@@ -70,7 +68,7 @@ void report(worker_actor* self, job_done done) {
     self->quit(caf::make_error(caf::sec::runtime_error, why));
 }
 
-caf::behavior worker_behavior(worker_actor* self, worker_config cfg) {
+caf::behavior worker_behavior(worker_actor* self, const worker_config& cfg) {
   auto dispatcher =
     caf::actor_cast<caf::actor>(self->system().registry().get(dispatcher_atom::value));
   if (dispatcher)

@@ -2,8 +2,7 @@
 #include "transport/nats_error.hpp"
 
 #include "transport/connection.hpp"
-
-#include <spdlog/spdlog.h>
+#include "transport/log.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -152,8 +151,8 @@ expected<void> pull_consumer::handle(natsMsg* raw, std::vector<message>& out) {
   std::string_view description;
   auto status = status_of(raw, description);
   if (status.empty()) {
-    spdlog::warn("pull on {}/{}: dropped a message without a JetStream reply subject ({})", stream_,
-                 durable_, natsMsg_GetSubject(raw));
+    SMITH_LOG(log(), warn, "pull: dropped a message without a JetStream reply subject",
+              {"stream", stream_}, {"consumer", durable_}, {"subject", natsMsg_GetSubject(raw)});
     return {};
   }
   if (status == "100")
@@ -179,7 +178,8 @@ expected<void> pull_consumer::handle(natsMsg* raw, std::vector<message>& out) {
     // Exceeded MaxWaiting, Leadership Change, ...: the request is gone, another may pass.
     return error{errc::unavailable, what};
   }
-  spdlog::warn("{}: unexpected status", what);
+  SMITH_LOG(log(), warn, "pull: unexpected status", {"stream", stream_}, {"consumer", durable_},
+            {"status", status}, {"description", description});
   return {};
 }
 
@@ -204,7 +204,8 @@ namespace {
 expected<std::vector<message>> finish(std::vector<message>& out, const error& err) {
   if (out.empty())
     return err;
-  spdlog::warn("{}", err.to_string());
+  SMITH_LOG(log(), warn, "pull failed after messages arrived; they are handed out",
+            {"error_type", to_string(err.code())}, {"error", err.message()});
   return std::move(out);
 }
 

@@ -1,17 +1,19 @@
 #include "services/cli/client.hpp"
 
+#include "services/cli/log.hpp"
+#include "services/common/logging.hpp"
 #include "services/orchestrator/task_api.hpp"
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
 #include "transport/wire/base64.hpp"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace smith::services::cli {
@@ -52,7 +54,15 @@ common::http_reply client::direct(const std::string& method, const std::string& 
     if (!cc || !tc)
       die(exit_bad_request, (!cc ? cc.error() : tc.error()).message());
     cc->name = "smith-cli";
-    spdlog::set_level(spdlog::level::off); // the command reports its own errors, once
+    // The command reports its own errors, once. What it logs are the audit lines of the changes
+    // it makes ("who":"local"), on stderr: stdout is the command's answer.
+    tp::logging::set_output(stderr);
+    tp::logging::set_level(tp::logging::level::off);
+    try {
+      log().set_level(common::log_level_from_env());
+    } catch (const std::invalid_argument& e) {
+      die(exit_bad_request, e.what());
+    }
     cc->retry_on_failed_connect = false;
     auto conn = tp::connection::connect(*cc);
     if (!conn)
@@ -71,7 +81,7 @@ common::http_reply client::direct(const std::string& method, const std::string& 
       if (auto eq = kv.find('='); eq != std::string::npos)
         req.query[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  return orchestrator::serve_api(*service_, "", req);
+  return orchestrator::serve_local(*service_, req, log());
 }
 
 common::http_reply client::remote(const std::string& method, const std::string& path,

@@ -4,6 +4,7 @@
 
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
+#include "transport/logging/logger.hpp"
 
 #include <optional>
 
@@ -14,11 +15,14 @@ struct service_settings {
   transport::topology_config topology;
 };
 
-/// Reads the settings from the environment; logs the error and returns nothing when one is bad.
-std::optional<service_settings> read_service_settings();
+/// Reads the settings from the environment; logs the error to `log` (the service's logger) and
+/// returns nothing when one is bad.
+std::optional<service_settings> read_service_settings(transport::logging::logger& log);
 
-/// Applies the topology in create_only mode and logs what drifted. Returns whether it is there.
+/// Applies the topology in create_only mode and logs what drifted to `log`. Returns whether it
+/// is there.
 bool create_missing_topology(const transport::connection& conn,
-                             const transport::topology_config& topo);
+                             const transport::topology_config& topo,
+                             transport::logging::logger& log);
 
 } // namespace smith::services::common

@@ -1,5 +1,6 @@
 #include "services/orchestrator/dead_letter_mover.hpp"
 
+#include "services/orchestrator/log.hpp"
 #include "transport/clock.hpp"
 #include "transport/publisher.hpp"
 #include "transport/pull_consumer.hpp"
@@ -7,9 +8,9 @@
 #include "transport/wire/envelope.hpp"
 #include "transport/wire/headers.hpp"
 #include "transport/wire/subjects.hpp"
+#include "transport/wire/trace_context.hpp"
 
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace smith::services::orchestrator {
 
@@ -20,12 +21,17 @@ namespace {
 
 constexpr milliseconds call_timeout{5000};
 
+std::optional<std::string_view> trace_id(const tp::stored_message& m) {
+  auto header = m.header(tp::wire::headers::traceparent);
+  return header ? tp::wire::trace_id_of(*header) : std::nullopt;
+}
+
 // Moves the task an advisory names. Returns false when it should be tried again later.
 bool move(const tp::connection& conn, tp::publisher& pub, const tp::wire::subjects& names,
           std::string_view advisory) {
   auto doc = nlohmann::json::parse(advisory, nullptr, false);
   if (!doc.is_object() || !doc.contains("stream_seq")) {
-    spdlog::warn(R"({"msg":"ignoring a malformed MAX_DELIVERIES advisory"})");
+    SMITH_LOG(log(), warn, "ignoring a malformed MAX_DELIVERIES advisory");
     return true;
   }
   auto seq = doc.value("stream_seq", std::uint64_t{0});
@@ -33,8 +39,8 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::wire::subjec
   auto consumer = doc.value("consumer", std::string{});
   auto original = tp::message_at(conn, names.tasks_stream(), seq);
   if (!original) {
-    spdlog::warn(R"({{"msg":"cannot read a dead task","stream_seq":{},"error":"{}"}})", seq,
-                 original.error().message());
+    SMITH_LOG(log(), warn, "cannot read a dead task", {"stream_seq", seq},
+              {"error", original.error().message()});
     return false;
   }
   if (!*original)
@@ -67,8 +73,8 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::wire::subjec
   dl.body = tp::wire::encode(d);
   dl.msg_id = "dlq-" + std::to_string(seq);
   if (auto r = pub.publish(dl, call_timeout); !r) {
-    spdlog::warn(R"({{"msg":"cannot store a dead letter","stream_seq":{},"error":"{}"}})", seq,
-                 r.error().message());
+    SMITH_LOG(log(), warn, "cannot store a dead letter", {"task_id", d.id}, {"stream_seq", seq},
+              {"error", r.error().message()});
     return false;
   }
   if (!d.id.empty() && tp::wire::is_subject_token(d.id)) {
@@ -87,9 +93,9 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::wire::subjec
   }
   if (auto r = tp::delete_message(conn, names.tasks_stream(), seq); !r)
     return false;
-  spdlog::error(R"({{"level":"ERROR","msg":"task moved to the dead-letter stream","task_id":"{}",)"
-                R"("error_type":"max_deliveries","stream_seq":{},"attempts":{}}})",
-                d.id, seq, d.attempts);
+  SMITH_LOG(log(), error, "task moved to the dead-letter stream", {"task_id", d.id},
+            {"trace_id", trace_id(m)}, {"error_type", "max_deliveries"}, {"stream_seq", seq},
+            {"attempts", d.attempts});
   return true;
 }
 

@@ -5,13 +5,15 @@
 #include "services/common/service_setup.hpp"
 #include "services/common/signals.hpp"
 #include "services/orchestrator/dead_letter_mover.hpp"
+#include "services/orchestrator/log.hpp"
+#include "services/orchestrator/metrics.hpp"
 #include "services/orchestrator/queue_reporter.hpp"
 #include "services/orchestrator/task_api.hpp"
 #include "services/orchestrator/task_service.hpp"
 #include "services/orchestrator/task_tracker.hpp"
 #include "transport/topology.hpp"
 
-#include <spdlog/spdlog.h>
+#include <fmt/format.h>
 
 #include <atomic>
 #include <csignal>
@@ -46,7 +48,7 @@ int run_orchestrator(const orchestrator_options& o) {
   auto sigs = common::stop_signal_set(); // main() blocked them in every thread: sigwait below
   common::setup_json_logging();
 
-  auto settings = common::read_service_settings();
+  auto settings = common::read_service_settings(log());
   if (!settings)
     return 2;
   auto* cc = &settings->connection;
@@ -61,14 +63,14 @@ int run_orchestrator(const orchestrator_options& o) {
 
   auto conn = tp::connection::connect(*cc);
   if (!conn) {
-    spdlog::error(R"({{"msg":"cannot connect","error_type":"{}","error":"{}"}})",
-                  tp::to_string(conn.error().code()), conn.error().message());
+    SMITH_LOG(log(), error, "cannot connect", {"error_type", tp::to_string(conn.error().code())},
+              {"error", conn.error().message()});
     return 1;
   }
   std::atomic<bool> topology_ok{!o.apply_topology};
   auto ensure_topology = [&] {
     if (!topology_ok && (*conn)->connected())
-      topology_ok = common::create_missing_topology(**conn, *tc);
+      topology_ok = common::create_missing_topology(**conn, *tc, log());
   };
   ensure_topology();
 
@@ -78,12 +80,13 @@ int run_orchestrator(const orchestrator_options& o) {
   try {
     service = std::make_unique<task_service>(*conn, *tc, tracker.get());
   } catch (const std::exception& e) {
-    spdlog::error(
-      R"({{"msg":"cannot start the task service","error_type":"startup","error":"{}"}})", e.what());
+    SMITH_LOG(log(), error, "cannot start the task service", {"error_type", "startup"},
+              {"error", e.what()});
     return 1;
   }
   auto mover = std::make_unique<dead_letter_mover>(*conn, *tc);
-  auto reporter = std::make_unique<queue_reporter>(*service, interval, stdout);
+  metrics stats;
+  auto reporter = std::make_unique<queue_reporter>(*service, interval, stdout, stats);
   std::atomic<bool> draining{false};
 
   common::http_endpoints ep;
@@ -92,12 +95,7 @@ int run_orchestrator(const orchestrator_options& o) {
     ensure_topology();
     return !draining && c->connected() && topology_ok && mover->bound();
   };
-  ep.metrics = [&, c = *conn] {
-    return reporter->render() + "# TYPE smith_dead_letters_moved_total counter\n"
-           + "smith_dead_letters_moved_total " + std::to_string(mover->moved()) + "\n"
-           + "# TYPE smith_nats_reconnects_total counter\nsmith_nats_reconnects_total "
-           + std::to_string(c->reconnects()) + "\n";
-  };
+  ep.metrics = [&, c = *conn] { return stats.render(mover->moved(), c->reconnects()); };
   ep.api = [&](const common::http_request& req) {
     if (draining)
       return common::http_reply{
@@ -109,22 +107,22 @@ int run_orchestrator(const orchestrator_options& o) {
   try {
     http = std::make_unique<common::http_server>(o.http_host, o.http_port, ep);
   } catch (const std::exception& e) {
-    spdlog::error(R"({{"msg":"cannot serve http","error_type":"http","error":"{}"}})", e.what());
+    SMITH_LOG(log(), error, "cannot serve http", {"error_type", "http"}, {"error", e.what()});
     return 1;
   }
-  spdlog::info(R"({{"msg":"orchestrator started","http_port":{},"roles":"{}","auth":{}}})",
-               http->port(), fmt::join(tc->roles, ","), token.empty() ? "false" : "true");
+  SMITH_LOG(log(), info, "orchestrator started", {"http_port", http->port()},
+            {"roles", fmt::format("{}", fmt::join(tc->roles, ","))}, {"auth", !token.empty()});
 
   int sig = 0;
   sigwait(&sigs, &sig);
-  spdlog::info(R"({{"msg":"stopping","signal":{}}})", sig);
+  SMITH_LOG(log(), info, "stopping", {"signal", sig});
   draining = true;
   reporter.reset();
   mover.reset();
   http.reset();
   if (auto r = (*conn)->drain(10s); !r)
-    spdlog::warn(R"({{"msg":"connection drain","error":"{}"}})", r.error().message());
-  spdlog::info(R"({"msg":"orchestrator stopped"})");
+    SMITH_LOG(log(), warn, "connection drain", {"error", r.error().message()});
+  SMITH_LOG(log(), info, "orchestrator stopped");
   return 0;
 }
 

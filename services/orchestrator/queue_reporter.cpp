@@ -3,7 +3,7 @@
 #include "services/orchestrator/api_error.hpp"
 #include "transport/clock.hpp"
 
-#include <spdlog/spdlog.h>
+#include "services/orchestrator/log.hpp"
 
 namespace smith::services::orchestrator {
 
@@ -31,8 +31,8 @@ std::string emf_line(const std::string& role, std::uint64_t pending, std::int64_
 }
 
 queue_reporter::queue_reporter(task_service& service, std::chrono::milliseconds interval,
-                               std::FILE* out)
-  : service_(service), interval_(interval), out_(out) {
+                               std::FILE* out, metrics& gauges)
+  : service_(service), interval_(interval), out_(out), gauges_(gauges) {
   thread_ = std::thread{[this] { run(); }};
 }
 
@@ -54,7 +54,10 @@ void queue_reporter::run() {
       auto q = service_.queues();
       auto ts = transport::unix_ms();
       for (const auto& r : q["queues"]) {
-        auto line = emf_line(r["role"].get<std::string>(), r["pending"].get<std::uint64_t>(),
+        auto role = r["role"].get<std::string>();
+        gauges_.set_queue(role, {r["pending"].get<double>(), r["in_flight"].get<double>(),
+                                 r["workers"].get<double>(), r["oldest_pending_s"].get<double>()});
+        auto line = emf_line(role, r["pending"].get<std::uint64_t>(),
                              r["in_flight"].get<std::int64_t>(), r["workers"].get<int>(), ts);
         line += '\n';
         // One write per line, flushed at once: a metric never waits in a buffer, and lines
@@ -62,32 +65,12 @@ void queue_reporter::run() {
         std::fwrite(line.data(), 1, line.size(), out_);
         std::fflush(out_);
       }
-      std::lock_guard guard{mtx_};
-      last_ = std::move(q);
     } catch (const api_error& e) {
-      spdlog::warn(R"({{"msg":"queue depth not reported","error":"{}"}})", e.what());
+      SMITH_LOG(log(), warn, "queue depth not reported", {"error", e.what()});
     }
     lock.lock();
     cv_.wait_for(lock, interval_, [this] { return stop_; });
   }
-}
-
-std::string queue_reporter::render() const {
-  std::lock_guard guard{mtx_};
-  std::string out;
-  if (!last_.is_object())
-    return out;
-  auto gauge = [&](const char* name, const char* help, const char* key) {
-    out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name + " gauge\n";
-    for (const auto& r : last_["queues"])
-      out += std::string{name} + "{role=\"" + r["role"].get<std::string>() + "\"} " + r[key].dump()
-             + "\n";
-  };
-  gauge("smith_queue_pending", "Tasks waiting for a worker", "pending");
-  gauge("smith_queue_in_flight", "Tasks delivered and not yet acknowledged", "in_flight");
-  gauge("smith_queue_workers", "Worker processes that answered the last ping", "workers");
-  gauge("smith_queue_oldest_pending_seconds", "Age of the oldest waiting task", "oldest_pending_s");
-  return out;
 }
 
 } // namespace smith::services::orchestrator

@@ -1,9 +1,11 @@
 // The queue-depth signal ECS scales workers on: every interval, per role, pending and in-flight
-// counts as Prometheus gauges (/metrics) and as one CloudWatch Embedded Metric Format line on
-// stdout (namespace MisterSmith, dimension Role: QueueDepth, InFlight, BacklogPerWorker). The
-// orchestrator emits it, not the workers, so the metric keeps flowing at zero workers.
+// counts as Prometheus gauges (/metrics, through `metrics`) and as one CloudWatch Embedded Metric
+// Format line on stdout (namespace MisterSmith, dimension Role: QueueDepth, InFlight,
+// BacklogPerWorker). The orchestrator emits it, not the workers, so the metric keeps flowing at
+// zero workers.
 #pragma once
 
+#include "services/orchestrator/metrics.hpp"
 #include "services/orchestrator/task_service.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,15 +26,13 @@ std::string emf_line(const std::string& role, std::uint64_t pending, std::int64_
 
 class queue_reporter {
 public:
-  /// Reports through `service` every `interval` to `out` (stdout in production).
-  queue_reporter(task_service& service, std::chrono::milliseconds interval, std::FILE* out);
+  /// Reports through `service` every `interval` to `out` (stdout in production) and `gauges`.
+  queue_reporter(task_service& service, std::chrono::milliseconds interval, std::FILE* out,
+                 metrics& gauges);
   ~queue_reporter();
 
   queue_reporter(const queue_reporter&) = delete;
   queue_reporter& operator=(const queue_reporter&) = delete;
-
-  /// The gauges of the last report, in Prometheus text format.
-  std::string render() const;
 
 private:
   void run();
@@ -40,10 +40,10 @@ private:
   task_service& service_;
   std::chrono::milliseconds interval_;
   std::FILE* out_;
-  mutable std::mutex mtx_;
+  metrics& gauges_;
+  std::mutex mtx_;
   std::condition_variable cv_;
   bool stop_ = false;
-  nlohmann::json last_;
   std::thread thread_;
 };
 

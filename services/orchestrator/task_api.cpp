@@ -1,8 +1,9 @@
 #include "services/orchestrator/task_api.hpp"
 
 #include "services/orchestrator/api_error.hpp"
+#include "services/orchestrator/log.hpp"
 
-#include <spdlog/spdlog.h>
+#include <openssl/evp.h>
 
 #include <charconv>
 #include <initializer_list>
@@ -13,6 +14,28 @@ namespace smith::services::orchestrator {
 using json = nlohmann::json;
 
 namespace {
+
+// Who made a request, for its audit lines, and where they go.
+struct caller {
+  std::string who;
+  transport::logging::logger& audit_log;
+};
+
+// "token:" and the first 8 hex digits of the token's SHA-256: tells tokens apart in the logs
+// without putting a usable secret there.
+std::string token_identity(const std::string& token) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(token.data(), token.size(), digest, &size, EVP_sha256(), nullptr) != 1 || size < 4)
+    return "token:unknown";
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string who = "token:";
+  for (unsigned int i = 0; i < 4; ++i) {
+    who += hex[digest[i] >> 4];
+    who += hex[digest[i] & 0xf];
+  }
+  return who;
+}
 
 common::http_reply error_reply(int status, const std::string& code, const std::string& detail) {
   return {status, json{{"error", code}, {"detail", detail}}.dump()};
@@ -58,7 +81,7 @@ std::vector<std::string> segments(const std::string& path) {
   return out;
 }
 
-json route(task_service& svc, const common::http_request& req, int& status) {
+json route(task_service& svc, const common::http_request& req, int& status, const caller& c) {
   const auto& p = req.path;
   auto s = segments(p);
   auto is = [&](std::initializer_list<const char*> shape) {
@@ -88,7 +111,10 @@ json route(task_service& svc, const common::http_request& req, int& status) {
   if (is({"tasks", nullptr, "cancel"})) {
     only("POST");
     status = 202;
-    return svc.cancel(s[1]);
+    auto r = svc.cancel(s[1]);
+    SMITH_LOG(c.audit_log, info, "audit", {"action", "cancel"}, {"who", c.who}, {"task_id", s[1]},
+              {"state", r.value("state", "")});
+    return r;
   }
   if (is({"tasks", nullptr})) {
     only("GET");
@@ -108,44 +134,60 @@ json route(task_service& svc, const common::http_request& req, int& status) {
   if (is({"dlq", nullptr, "requeue"})) {
     only("POST");
     status = 202;
-    return svc.dlq_requeue(parse_seq(s[1]));
+    auto seq = parse_seq(s[1]);
+    auto r = svc.dlq_requeue(seq);
+    SMITH_LOG(c.audit_log, info, "audit", {"action", "dlq_requeue"}, {"who", c.who},
+              {"dlq_seq", seq}, {"task_id", r.value("id", "")},
+              {"stream_seq", r.value("stream_seq", std::uint64_t{0})});
+    return r;
   }
   if (is({"dlq", nullptr})) {
     only("DELETE");
-    return svc.dlq_delete(parse_seq(s[1]));
+    auto seq = parse_seq(s[1]);
+    auto r = svc.dlq_delete(seq);
+    SMITH_LOG(c.audit_log, info, "audit", {"action", "dlq_delete"}, {"who", c.who},
+              {"dlq_seq", seq});
+    return r;
   }
   throw api_error(404, "not_found", "no API route " + req.method + " " + p + " (see docs/API.md)");
+}
+
+common::http_reply answer(task_service& service, const common::http_request& req, const caller& c) {
+  try {
+    int status = 200;
+    auto body = route(service, req, status, c);
+    return {status, body.dump()};
+  } catch (const api_error& e) {
+    if (e.status() >= 500)
+      SMITH_LOG(log(), error, "api request failed", {"error_type", e.code()}, {"path", req.path},
+                {"error", e.what()});
+    return error_reply(e.status(), e.code(), e.what());
+  } catch (const std::exception& e) {
+    SMITH_LOG(log(), error, "api request failed", {"error_type", "internal"}, {"path", req.path},
+              {"error", e.what()});
+    return error_reply(500, "internal", e.what());
+  }
 }
 
 } // namespace
 
 common::http_reply serve_api(task_service& service, const std::string& token,
                              const common::http_request& req) {
-  if (!token.empty()) {
-    const std::string prefix = "Bearer ";
-    const auto& h = req.authorization;
-    if (h.size() <= prefix.size() || h.compare(0, prefix.size(), prefix) != 0
-        || !same_secret(h.substr(prefix.size()), token))
-      return error_reply(401, "unauthorized",
-                         "missing or wrong bearer token. Hint: send Authorization: Bearer "
-                         "<SMITH_API_TOKEN>");
-  }
-  try {
-    int status = 200;
-    auto body = route(service, req, status);
-    return {status, body.dump()};
-  } catch (const api_error& e) {
-    if (e.status() >= 500)
-      spdlog::error(R"({{"level":"ERROR","msg":"api request failed","error_type":"{}",)"
-                    R"("path":"{}","error":{}}})",
-                    e.code(), req.path, json(e.what()).dump());
-    return error_reply(e.status(), e.code(), e.what());
-  } catch (const std::exception& e) {
-    spdlog::error(R"({{"level":"ERROR","msg":"api request failed","error_type":"internal",)"
-                  R"("path":"{}","error":{}}})",
-                  req.path, json(e.what()).dump());
-    return error_reply(500, "internal", e.what());
-  }
+  if (token.empty())
+    return answer(service, req, {"anonymous", log()});
+  const std::string prefix = "Bearer ";
+  const auto& h = req.authorization;
+  if (h.size() <= prefix.size() || h.compare(0, prefix.size(), prefix) != 0
+      || !same_secret(h.substr(prefix.size()), token))
+    return error_reply(401, "unauthorized",
+                       "missing or wrong bearer token. Hint: send Authorization: Bearer "
+                       "<SMITH_API_TOKEN>");
+  return answer(service, req, {token_identity(token), log()});
+}
+
+common::http_reply serve_local(task_service& service, const common::http_request& req,
+                               transport::logging::logger& audit_log) {
+  return answer(service, req, {"local", audit_log});
 }
 
 } // namespace smith::services::orchestrator

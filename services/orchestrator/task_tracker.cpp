@@ -1,7 +1,8 @@
 #include "services/orchestrator/task_tracker.hpp"
 
+#include "services/orchestrator/log.hpp"
+
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -21,9 +22,8 @@ task_tracker::start(const std::shared_ptr<transport::connection>& conn,
       raw->on_result(m.subject.substr(results_prefix.size()));
     });
   if (!events || !results)
-    spdlog::warn(R"({{"msg":"task tracker cannot subscribe; status reads the streams only",)"
-                 R"("error":"{}"}})",
-                 (!events ? events.error() : results.error()).message());
+    SMITH_LOG(log(), warn, "task tracker cannot subscribe; status reads the streams only",
+              {"error", (!events ? events.error() : results.error()).message()});
   if (events)
     self->events_ = std::move(*events);
   if (results)

@@ -3,12 +3,14 @@
 #include "actors/dispatcher.hpp"
 #include "actors/handlers/role_policy.hpp"
 #include "actors/messages.hpp"
+#include "actors/metrics.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/worker.hpp"
 #include "services/common/http_server.hpp"
 #include "services/common/logging.hpp"
 #include "services/common/service_setup.hpp"
 #include "services/common/signals.hpp"
+#include "services/worker/log.hpp"
 #include "transport/clock.hpp"
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
@@ -16,16 +18,19 @@
 #include "transport/subscription.hpp"
 #include "transport/topology.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 namespace smith::services::worker {
@@ -44,6 +49,7 @@ struct worker_options {
   std::string restart_period = "60s";
   int max_restarts = 10;
   std::string exit_grace = "2s";
+  std::string metrics_max_types = std::to_string(actors::metrics::default_max_types);
   bool apply_topology = true;
 };
 
@@ -71,25 +77,41 @@ tp::milliseconds duration_or_throw(const char* what, const std::string& text) {
   return *d;
 }
 
+// A positive integer, or nothing (CLI11 would refuse a bad one with no word of what it means).
+std::optional<std::size_t> positive_integer(std::string_view text) {
+  std::size_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || n == 0)
+    return std::nullopt;
+  return n;
+}
+
 int run_worker(const worker_options& o, actors::handler_registry registry) {
   // main() blocked these in every thread; only sigwait below sees them.
   auto sigs = common::stop_signal_set();
   common::setup_json_logging();
 
-  auto settings = common::read_service_settings();
+  auto settings = common::read_service_settings(log());
   if (!settings)
     return 2;
   auto* cc = &settings->connection;
   auto* tc = &settings->topology;
   if (o.role.empty() || !tp::wire::is_subject_token(o.role)) {
-    spdlog::error(
-      R"({{"msg":"bad configuration","error_type":"config","error":"--role/SMITH_ROLE must be one subject token, got \"{}\""}})",
-      o.role);
+    SMITH_LOG(log(), error, "bad configuration", {"error_type", "config"},
+              {"error", "--role/SMITH_ROLE must be one subject token, got \"" + o.role + "\""});
     return 2;
   }
   if (o.concurrency < 1 || o.concurrency > 1024) {
-    spdlog::error(
-      R"({"msg":"bad configuration","error_type":"config","error":"--concurrency must be 1 to 1024"})");
+    SMITH_LOG(log(), error, "bad configuration", {"error_type", "config"},
+              {"error", "--concurrency must be 1 to 1024"});
+    return 2;
+  }
+  auto max_types = positive_integer(o.metrics_max_types);
+  if (!max_types) {
+    SMITH_LOG(log(), error, "bad configuration", {"error_type", "config"},
+              {"error", "--metrics-max-types/SMITH_METRICS_MAX_TYPES must be a positive integer "
+                        "(the task types /metrics counts by name), got \""
+                          + o.metrics_max_types + "\""});
     return 2;
   }
   auto drain_timeout = duration_or_throw("SMITH_DRAIN_TIMEOUT", o.drain_timeout);
@@ -99,17 +121,17 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
 
   auto conn = tp::connection::connect(*cc);
   if (!conn) {
-    spdlog::error(R"({{"msg":"cannot connect","error_type":"{}","error":"{}"}})",
-                  tp::to_string(conn.error().code()), conn.error().message());
+    SMITH_LOG(log(), error, "cannot connect", {"error_type", tp::to_string(conn.error().code())},
+              {"error", conn.error().message()});
     return 1;
   }
   if (tc->roles.end() == std::find(tc->roles.begin(), tc->roles.end(), o.role))
     tc->roles.push_back(o.role);
   if (o.apply_topology && (*conn)->connected())
-    common::create_missing_topology(**conn, *tc);
+    common::create_missing_topology(**conn, *tc, log());
 
   process_state ps;
-  auto stats = std::make_shared<actors::metrics>();
+  auto stats = std::make_shared<actors::metrics>(o.role, *max_types);
   actors::handlers::add_builtin_handlers(
     registry, o.role, actors::handlers::exec_allow_list(o.role, std::getenv("SMITH_EXEC_ALLOW")));
 
@@ -157,7 +179,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
                                (void)tp::publish_core(*c, std::string{m.reply}, body);
                              });
   if (!ping)
-    spdlog::warn(R"({{"msg":"cannot answer worker pings","error":"{}"}})", ping.error().message());
+    SMITH_LOG(log(), warn, "cannot answer worker pings", {"error", ping.error().message()});
 
   actors::supervisor_config workers;
   workers.name = "workers";
@@ -186,18 +208,18 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   common::http_endpoints ep;
   ep.healthy = [&ps] { return ps.healthy.load(); };
   ep.ready = [&ps, c = *conn] { return ps.healthy && ps.bound && !ps.draining && c->connected(); };
-  ep.metrics = [stats, c = *conn, role = o.role] { return stats->render(role, c->reconnects()); };
+  ep.metrics = [stats, c = *conn] { return stats->render(c->reconnects()); };
   std::unique_ptr<common::http_server> http;
   try {
     http = std::make_unique<common::http_server>(o.http_host, o.http_port, ep);
   } catch (const std::exception& e) {
-    spdlog::error(R"({{"msg":"cannot serve http","error_type":"http","error":"{}"}})", e.what());
+    SMITH_LOG(log(), error, "cannot serve http", {"error_type", "http"}, {"error", e.what()});
     return 1;
   }
   auto sup = actors::spawn_supervisor(sys, root);
-  spdlog::info(
-    R"({{"msg":"worker started","role":"{}","concurrency":{},"http_port":{},"worker":"{}","types":"{}"}})",
-    o.role, o.concurrency, http->port(), worker_name, fmt::join(registry.types(), ","));
+  SMITH_LOG(log(), info, "worker started", {"role", o.role}, {"concurrency", o.concurrency},
+            {"http_port", http->port()}, {"worker", worker_name},
+            {"types", fmt::format("{}", fmt::join(registry.types(), ","))});
 
   std::thread signals{[&ps, sigs] {
     int sig = 0;
@@ -212,9 +234,8 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   ps.cv.wait(lock, [&ps] { return ps.stop_requested || !ps.gave_up.empty(); });
   if (!ps.gave_up.empty()) {
     lock.unlock();
-    spdlog::error(
-      R"({{"msg":"supervisor gave up; exiting so the orchestrator replaces this task","error_type":"restart_intensity","error":"{}"}})",
-      ps.gave_up);
+    SMITH_LOG(log(), error, "supervisor gave up; exiting so the orchestrator replaces this task",
+              {"error_type", "restart_intensity"}, {"error", ps.gave_up});
     // /health answers 503 for a moment before the process goes.
     std::this_thread::sleep_for(exit_grace);
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
@@ -223,7 +244,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     std::_Exit(3);
   }
   lock.unlock();
-  spdlog::info(R"({{"msg":"draining","drain_timeout_ms":{}}})", drain_timeout.count());
+  SMITH_LOG(log(), info, "draining", {"drain_timeout_ms", drain_timeout.count()});
   ps.draining = true;
   {
     caf::scoped_actor self{sys};
@@ -231,18 +252,17 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     if (d) {
       self->monitor(d);
       self->send(d, actors::drain_atom::value);
-      self->receive(
-        [](const caf::down_msg&) {},
-        caf::after(drain_timeout + 15s) >>
-          [] { spdlog::warn(R"({"msg":"dispatcher did not finish draining in time"})"); });
+      self->receive([](const caf::down_msg&) {},
+                    caf::after(drain_timeout + 15s) >>
+                      [] { SMITH_LOG(log(), warn, "dispatcher did not finish draining in time"); });
     }
     self->send_exit(sup, caf::exit_reason::user_shutdown);
   }
   if (auto r = (*conn)->drain(10s); !r)
-    spdlog::warn(R"({{"msg":"connection drain","error":"{}"}})", r.error().message());
+    SMITH_LOG(log(), warn, "connection drain", {"error", r.error().message()});
   http.reset();
-  spdlog::info(R"({{"msg":"worker stopped","succeeded":{},"failed":{},"retried":{}}})",
-               stats->count("succeeded"), stats->count("failed"), stats->count("retried"));
+  SMITH_LOG(log(), info, "worker stopped", {"succeeded", stats->count("succeeded")},
+            {"failed", stats->count("failed")}, {"retried", stats->count("retried")});
   return 0;
 }
 
@@ -275,6 +295,12 @@ void add_worker_options(CLI::App* cmd, const std::shared_ptr<worker_options>& o)
     ->add_option("--exit-grace", o->exit_grace,
                  "How long /health shows 503 before an unhealthy process exits")
     ->envname("SMITH_EXIT_GRACE")
+    ->capture_default_str();
+  cmd
+    ->add_option("--metrics-max-types", o->metrics_max_types,
+                 "Task types /metrics counts by name; the rest count as type=\"other\"")
+    ->envname("SMITH_METRICS_MAX_TYPES")
+    ->type_name("INT")
     ->capture_default_str();
   cmd->add_flag("!--no-apply-topology", o->apply_topology,
                 "Do not create/update streams and consumers at start-up");

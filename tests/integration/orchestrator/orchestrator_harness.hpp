@@ -86,19 +86,8 @@ struct orchestrator_process {
   child_process process;
 };
 
-struct fixture {
-  fixture() : s(topology()), results(*s.conn) {
-  }
-
-  static tp::topology_config topology() {
-    auto cfg = test_topology();
-    cfg.ack_wait = 2s;
-    cfg.max_deliver = 3;
-    return cfg;
-  }
-
-  void publish(const std::string& id, const std::string& type, std::string payload) {
-    s.publish(task_of(id, type, std::move(payload)));
+struct fixture : server_fixture {
+  fixture() : server_fixture("smith-orchestrator-test-") {
   }
 
   std::string state(const orchestrator_process& o, const std::string& id) {
@@ -107,10 +96,6 @@ struct fixture {
       return res ? "http " + std::to_string(res->status) : "no answer";
     return json::parse(res->body).value("state", "");
   }
-
-  single_server s;
-  result_collector results;
-  temp_dir dir{"smith-orchestrator-test-"};
 };
 
 // Processes whose command line is exactly `argv` (to prove no child survived).

@@ -120,6 +120,37 @@ struct result_collector {
   tp::subscription_handle sub;
 };
 
+inline tp::wire::task task_of(const std::string& id, const std::string& type, std::string payload);
+
+/// A real nats-server with the test topology (AckWait 2s, MaxDeliver 3 unless given), a
+/// collector of every published result, and a directory for the processes' logs.
+struct server_fixture {
+  explicit server_fixture(const std::string& dir_prefix,
+                          tp::topology_config cfg = worker_topology())
+    : s(std::move(cfg)), results(*s.conn), dir(dir_prefix) {
+  }
+
+  static tp::topology_config worker_topology() {
+    auto cfg = test_topology();
+    cfg.ack_wait = std::chrono::seconds{2};
+    cfg.max_deliver = 3;
+    return cfg;
+  }
+
+  void publish(const std::string& id, const std::string& type, std::string payload) {
+    s.publish(task_of(id, type, std::move(payload)));
+  }
+
+  bool wait_results(std::size_t n,
+                    std::chrono::milliseconds deadline = std::chrono::milliseconds{60'000}) {
+    return wait_until([&] { return results.distinct() >= n; }, deadline);
+  }
+
+  single_server s;
+  result_collector results;
+  temp_dir dir;
+};
+
 inline tp::wire::task task_of(const std::string& id, const std::string& type, std::string payload) {
   tp::wire::task t;
   t.id = id;

@@ -1,0 +1,163 @@
+#include "transport/logging/logger.hpp"
+
+#include "transport/logging/encoder.hpp"
+
+#include <spdlog/sinks/sink.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <mutex>
+#include <span>
+
+namespace smith::transport::logging {
+
+namespace {
+
+static_assert(static_cast<int>(level::trace) == spdlog::level::trace);
+static_assert(static_cast<int>(level::warn) == spdlog::level::warn);
+static_assert(static_cast<int>(level::error) == spdlog::level::err);
+static_assert(static_cast<int>(level::fatal) == spdlog::level::critical);
+static_assert(static_cast<int>(level::off) == spdlog::level::off);
+
+spdlog::level::level_enum to_spdlog(level l) noexcept {
+  return static_cast<spdlog::level::level_enum>(l);
+}
+
+// The one output all sinks share: whole lines, one write and one flush each, so lines never
+// interleave (with each other, or with other whole-line writers of stdout such as the EMF
+// metric lines).
+struct output {
+  std::mutex mtx;
+  std::FILE* file = stdout;
+
+  void write(std::string_view line) {
+    std::lock_guard guard{mtx};
+    std::fwrite(line.data(), 1, line.size(), file);
+    std::fflush(file);
+  }
+
+  void flush() {
+    std::lock_guard guard{mtx};
+    std::fflush(file);
+  }
+};
+
+// Never destroyed: threads may still log while static objects are torn down at exit.
+output& the_output() {
+  static auto* out = new output;
+  return *out;
+}
+
+// An spdlog sink that writes each message as one JSON line. The message of our loggers is a
+// body from append_body; that of spdlog's default logger is plain text, made the "msg".
+class line_sink final : public spdlog::sinks::sink {
+public:
+  enum class payload : std::uint8_t { body, text };
+
+  explicit line_sink(payload p) : payload_(p) {
+  }
+
+  void log(const spdlog::details::log_msg& m) override {
+    std::string_view text{m.payload.data(), m.payload.size()};
+    std::string body;
+    if (payload_ == payload::text) {
+      append_body(body, text, {});
+      text = body;
+    }
+    std::string line;
+    line.reserve(text.size() + 96);
+    append_line(line, m.time, static_cast<logging::level>(m.level),
+                {m.logger_name.data(), m.logger_name.size()}, text);
+    the_output().write(line);
+  }
+
+  void flush() override {
+    the_output().flush();
+  }
+
+  // The shape of a line is fixed.
+  void set_pattern(const std::string&) override {
+  }
+
+  void set_formatter(std::unique_ptr<spdlog::formatter>) override {
+  }
+
+private:
+  payload payload_;
+};
+
+struct registry {
+  std::mutex mtx;
+  std::map<std::string, std::unique_ptr<logger>, std::less<>> loggers;
+  level current = level::info;
+  std::shared_ptr<line_sink> sink = std::make_shared<line_sink>(line_sink::payload::body);
+};
+
+registry& the_registry() {
+  static auto* r = new registry;
+  return *r;
+}
+
+} // namespace
+
+logger::logger(std::string name)
+  : name_(std::move(name)), impl_(std::make_shared<spdlog::logger>(name_, the_registry().sink)) {
+}
+
+logger::~logger() = default;
+
+bool logger::enabled(level l) const noexcept {
+  return l != level::off && impl_->should_log(to_spdlog(l));
+}
+
+void logger::set_level(level l) noexcept {
+  impl_->set_level(to_spdlog(l));
+}
+
+void logger::write(level l, std::string_view msg, std::initializer_list<field> fields) const {
+  if (l == level::off)
+    return;
+  std::string body;
+  body.reserve(64 + msg.size() + 32 * fields.size());
+  append_body(body, msg, std::span<const field>{fields.begin(), fields.size()});
+  impl_->log(to_spdlog(l), spdlog::string_view_t{body.data(), body.size()});
+}
+
+logger& get(std::string_view name) {
+  auto& r = the_registry();
+  std::lock_guard guard{r.mtx};
+  if (auto it = r.loggers.find(name); it != r.loggers.end())
+    return *it->second;
+  auto made = std::unique_ptr<logger>{new logger{std::string{name}}};
+  made->set_level(r.current);
+  return *r.loggers.emplace(std::string{name}, std::move(made)).first->second;
+}
+
+void set_level(level l) noexcept {
+  auto& r = the_registry();
+  std::lock_guard guard{r.mtx};
+  r.current = l;
+  for (auto& [name, lg] : r.loggers)
+    lg->set_level(l);
+  spdlog::set_level(to_spdlog(l));
+}
+
+void set_output(std::FILE* out) noexcept {
+  auto& o = the_output();
+  std::lock_guard guard{o.mtx};
+  std::fflush(o.file);
+  o.file = out;
+}
+
+void route_spdlog_default(std::string_view name) {
+  auto sink = std::make_shared<line_sink>(line_sink::payload::text);
+  auto lg = std::make_shared<spdlog::logger>(std::string{name}, std::move(sink));
+  {
+    auto& r = the_registry();
+    std::lock_guard guard{r.mtx};
+    lg->set_level(to_spdlog(r.current));
+  }
+  spdlog::set_default_logger(std::move(lg));
+}
+
+} // namespace smith::transport::logging
