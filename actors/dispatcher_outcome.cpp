@@ -40,12 +40,12 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
   if (e.ph != entry::phase::storing)
     ++st.storing;
   e.ph = entry::phase::storing;
-  e.store_sent = clock_type::now();
   e.finally = dead_letter || !ok ? entry::then::term : entry::then::ack;
   e.outs.clear();
-  auto submit = [&](const transport::outgoing& out) {
-    e.outs.push_back(out);
-    if (auto r = st.pub->publish_async(out, seq); r)
+  // Kept (moved, not copied) for publishing again after a store that timed out.
+  auto submit = [&](transport::outgoing out) {
+    const auto& kept = e.outs.emplace_back(std::move(out));
+    if (auto r = st.pub->publish_async(kept, seq); r)
       ++e.stores_pending;
     else
       e.store_failed = true;
@@ -84,7 +84,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
       out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
     }
     out.msg_id = transport::result_msg_id(seq);
-    submit(out);
+    submit(std::move(out));
   }
   if (dead_letter) {
     transport::wire::dead_letter d;
@@ -102,7 +102,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
       st.cfg.names.dlq(st.cfg.role, transport::wire::is_subject_token(d.type) ? d.type : "unknown");
     out.body = transport::wire::encode(d);
     out.msg_id = "dlq-" + std::to_string(seq);
-    submit(out);
+    submit(std::move(out));
   }
   if (e.stores_pending == 0) {
     // Nothing could be queued for storing: retry the whole attempt later.
@@ -218,7 +218,6 @@ void on_restore(dispatcher_actor* self, std::uint64_t seq) {
       || it->second.stores_pending > 0)
     return;
   auto& e = it->second;
-  e.store_sent = clock_type::now();
   for (const auto& out : e.outs)
     if (st.pub->publish_async(out, seq))
       ++e.stores_pending;

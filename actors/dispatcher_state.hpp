@@ -41,7 +41,6 @@ struct entry {
   clock_type::time_point started;
   clock_type::time_point last_beat;
   clock_type::time_point settle_sent;
-  clock_type::time_point store_sent;
   std::int64_t started_ms = 0;
   std::uint32_t attempt = 1;        // this message's delivery count: MaxDeliver counts it
   std::uint32_t prior_attempts = 0; // attempts before a requeue from the dead-letter stream

@@ -237,13 +237,8 @@ expected<std::vector<message>> pull_consumer::fetch(std::size_t max_messages,
     }
     // Wake when the oldest request runs out at the server too, to top the credit up again:
     // whether a 408 for it ever comes does not matter.
-    auto until = deadline;
-    for (const auto& r : requests_)
-      until = std::min(until, r.expires_at);
-    auto wait = std::max<int64_t>(
-      1, std::chrono::ceil<std::chrono::milliseconds>(until - steady_clock::now()).count());
     natsMsg* raw = nullptr;
-    auto st = natsSubscription_NextMsg(&raw, sub_.get(), wait);
+    auto st = natsSubscription_NextMsg(&raw, sub_.get(), wait_ms(deadline));
     if (st == NATS_TIMEOUT)
       continue;
     if (st != NATS_OK) {
@@ -258,6 +253,14 @@ expected<std::vector<message>> pull_consumer::fetch(std::size_t max_messages,
   return out;
 }
 
+std::int64_t pull_consumer::wait_ms(steady_clock::time_point deadline) const {
+  auto until = deadline;
+  for (const auto& r : requests_)
+    until = std::min(until, r.expires_at);
+  return std::max<std::int64_t>(
+    1, std::chrono::ceil<std::chrono::milliseconds>(until - steady_clock::now()).count());
+}
+
 std::vector<message> pull_consumer::drain(std::chrono::milliseconds max_wait) {
   std::vector<message> out;
   auto deadline = steady_clock::now() + max_wait;
@@ -265,16 +268,10 @@ std::vector<message> pull_consumer::drain(std::chrono::milliseconds max_wait) {
   (void)take_buffered(out, all); // an error here ends nothing: what is in hand goes back
   for (;;) {
     forget_expired_requests();
-    auto now = steady_clock::now();
-    if (requests_.empty() || now >= deadline)
+    if (requests_.empty() || steady_clock::now() >= deadline)
       break;
-    auto until = deadline;
-    for (const auto& r : requests_)
-      until = std::min(until, r.expires_at);
-    auto wait =
-      std::max<int64_t>(1, std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
     natsMsg* raw = nullptr;
-    auto st = natsSubscription_NextMsg(&raw, sub_.get(), wait);
+    auto st = natsSubscription_NextMsg(&raw, sub_.get(), wait_ms(deadline));
     if (st == NATS_TIMEOUT)
       continue;
     if (st != NATS_OK)

@@ -95,6 +95,9 @@ private:
   expected<void> take_buffered(std::vector<message>& out, std::size_t max);
   void forget_expired_requests();
   std::uint64_t credit() const;
+  // Milliseconds to wait for the next message: until `deadline`, or sooner when the oldest
+  // open request runs out at the server (then the credit is topped up again), at least 1.
+  std::int64_t wait_ms(std::chrono::steady_clock::time_point deadline) const;
 
   std::shared_ptr<connection> conn_;
   std::string stream_;
