@@ -66,8 +66,9 @@ void try_bind(dispatcher_actor* self) {
   st.pub = std::move(*pub);
   st.confirms = std::move(*confirms);
   st.cancels = std::move(*cancels);
-  st.fetch = std::make_shared<fetcher>(std::move(*consumer), caf::actor_cast<caf::actor>(self),
-                                       st.cfg.fetch_expiry);
+  st.fetch = std::make_shared<fetcher>(
+    std::move(*consumer), caf::actor_cast<caf::actor>(self), st.cfg.fetch_expiry,
+    [cfg = st.cfg](message_ptr m) { return screen(cfg, std::move(m)); });
   if (st.cfg.on_ready)
     st.cfg.on_ready(true);
   update_capacity(self);
@@ -113,22 +114,24 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
       dispatch_waiting(self);
       update_capacity(self);
     },
-    [self](deliver_atom, const message_ptr& m) {
+    [self](deliver_atom, delivery_batch& batch) {
       auto& st = self->state;
-      if (st.draining)
-        (void)m->nak();
-      else
-        process(self, m);
-      // Lower the capacity before the message stops counting as in transit: the other order
-      // lets the fetch thread see a free slot that this message is about to take.
+      for (auto& d : batch.items)
+        if (st.draining)
+          (void)d.msg->nak();
+        else
+          process(self, d);
+      // Lower the capacity before the messages stop counting as in transit: the other order
+      // lets the fetch thread see a free slot that one of them is about to take.
       update_capacity(self);
       if (st.fetch)
-        st.fetch->delivered(m->stream_sequence());
+        st.fetch->delivered(batch);
     },
     [self](done_atom, job_done& d) { on_done(self, d); },
     [self](stored_atom, const store_outcome& o) { on_stored(self, o); },
     [self](settled_atom, std::uint64_t seq) { on_settled(self, seq); },
     [self](tick_atom) { on_tick(self); },
+    [self](announce_atom) { on_announce(self); },
     [self](cancel_atom, const std::string& id) { on_cancel(self, id); },
     [self](deadline_atom, std::uint64_t seq) { on_deadline(self, seq); },
     [self](restore_atom, std::uint64_t seq) { on_restore(self, seq); },
@@ -140,8 +143,8 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
       if (st.cfg.on_ready)
         st.cfg.on_ready(false);
       update_capacity(self);
-      for (auto& m : st.waiting)
-        (void)m->nak();
+      for (auto& d : st.waiting)
+        (void)d.msg->nak();
       st.waiting.clear();
       self->delayed_send(self, st.cfg.drain_timeout, drain_deadline_atom::value);
       check_drained(self);
@@ -169,7 +172,7 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
 } // namespace
 
 caf::actor spawn_dispatcher(caf::local_actor* parent, const dispatcher_config& cfg) {
-  auto d = parent->spawn<caf::detached>(dispatcher_behavior, cfg);
+  auto d = parent->spawn(dispatcher_behavior, cfg);
   // Registered here, before the supervisor starts the workers, not in the actor's own
   // start-up on its thread: workers look it up as they start.
   parent->system().registry().put(dispatcher_atom::value,

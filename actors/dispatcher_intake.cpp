@@ -6,8 +6,6 @@
 #include "transport/stream_reader.hpp"
 #include "transport/wire/headers.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <charconv>
 
 namespace smith::actors {
@@ -31,17 +29,6 @@ std::uint32_t prior_attempts(const transport::wire::task& t) {
   return n;
 }
 
-// Core NATS notice on <prefix>.event.<id>: a handler started, for status and `smith watch`.
-void announce_start(const dispatcher_config& cfg, const transport::wire::task& t,
-                    std::uint32_t attempt, std::int64_t started_ms) {
-  auto body = nlohmann::json{{"id", t.id},         {"kind", "started"},
-                             {"attempt", attempt}, {"worker", cfg.worker_name},
-                             {"role", cfg.role},   {"type", t.type},
-                             {"ts_ms", started_ms}}
-                .dump();
-  (void)transport::publish_core(*cfg.conn, cfg.names.event(t.id), body);
-}
-
 void assign(dispatcher_actor* self, const message_ptr& m, task_ptr t) {
   auto& st = self->state;
   auto worker = st.idle.front();
@@ -61,8 +48,11 @@ void assign(dispatcher_actor* self, const message_ptr& m, task_ptr t) {
     e.deadline_ms = e.deadline_ms ? std::min(*e.deadline_ms, *h) : *h;
   auto cancelled = e.cancelled;
   auto attempt = e.prior_attempts + e.attempt;
-  announce_start(st.cfg, *t, attempt, e.started_ms);
   st.busy[worker.address()] = seq;
+  if (!st.announce_armed) {
+    st.announce_armed = true;
+    self->delayed_send(self, announce_after, announce_atom::value);
+  }
   if (e.deadline_ms)
     self->delayed_send(self, milliseconds{std::max<std::int64_t>(*e.deadline_ms - e.started_ms, 0)},
                        deadline_atom::value, seq);
@@ -85,8 +75,77 @@ bool outcome_stored(const dispatcher_config& cfg, const transport::wire::task& t
 
 } // namespace
 
-void process(dispatcher_actor* self, const message_ptr& m) {
+std::optional<delivery> screen(const dispatcher_config& cfg, message_ptr m) {
+  delivery d;
+  auto decoded = transport::wire::decode_task(m->data(), cfg.limits);
+  if (!decoded) {
+    d.malformed = decoded.error().message();
+    d.msg = std::move(m);
+    return d;
+  }
+  d.task = std::make_shared<const transport::wire::task>(std::move(*decoded));
+  // A redelivery of an attempt that stored its outcome but whose ack never reached the server
+  // (the worker died between the two, or the ack was lost): ack it, never run it again.
+  if (m->delivery_count() > 1 && outcome_stored(cfg, *d.task, m->stream_sequence())) {
+    (void)m->ack();
+    SMITH_LOG(log(), info, "redelivered task already has its stored result; acked, not run",
+              {"task_id", d.task->id}, {"trace_id", trace_id(m)},
+              {"stream_seq", m->stream_sequence()});
+    return std::nullopt;
+  }
+  d.msg = std::move(m);
+  return d;
+}
+
+namespace {
+
+// An entry for a delivery that ends before any handler runs.
+entry unstarted(const delivery& d) {
+  entry e;
+  e.msg = d.msg;
+  e.task = d.task;
+  e.started = e.last_beat = clock_type::now();
+  e.started_ms = transport::unix_ms();
+  e.attempt = static_cast<std::uint32_t>(d.msg->delivery_count());
+  if (d.task)
+    e.prior_attempts = prior_attempts(*d.task);
+  return e;
+}
+
+// Hands a screened delivery to an idle worker, unless it was cancelled or its deadline passed
+// while it waited.
+void start(dispatcher_actor* self, delivery d) {
   auto& st = self->state;
+  auto seq = d.msg->stream_sequence();
+  const auto& t = *d.task;
+  if (st.cancelled_ids.contains(t.id)) {
+    auto e = unstarted(d);
+    e.error_type = "cancelled";
+    e.error = "cancelled";
+    e.outcome_name = "cancelled";
+    auto& ref = st.inflight.emplace(seq, std::move(e)).first->second;
+    store(self, seq, ref, false, {}, false, "cancelled", "cancelled");
+    return;
+  }
+  auto deadline = t.deadline_ms;
+  if (auto h = header_ms(*d.msg, transport::wire::headers::deadline))
+    deadline = deadline ? std::min(*deadline, *h) : *h;
+  if (deadline && transport::unix_ms() > *deadline) {
+    auto e = unstarted(d);
+    e.error_type = "deadline";
+    e.error = "deadline exceeded";
+    auto& ref = st.inflight.emplace(seq, std::move(e)).first->second;
+    store(self, seq, ref, false, {}, false, "deadline exceeded");
+    return;
+  }
+  assign(self, d.msg, std::move(d.task));
+}
+
+} // namespace
+
+void process(dispatcher_actor* self, delivery d) {
+  auto& st = self->state;
+  const auto& m = d.msg;
   auto seq = m->stream_sequence();
   // A redelivery of a message this dispatcher still holds (the server's AckWait ran out
   // during a partition): the attempt in hand goes on, and its ack, heartbeats and nak now go
@@ -102,31 +161,17 @@ void process(dispatcher_actor* self, const message_ptr& m) {
     return;
   }
   for (auto& parked : st.waiting)
-    if (parked->stream_sequence() == seq) {
-      parked = m;
+    if (parked.msg->stream_sequence() == seq) {
+      parked.msg = m;
       return;
     }
-  auto decoded = transport::wire::decode_task(m->data(), st.cfg.limits);
-  entry e;
-  e.msg = m;
-  e.started = e.last_beat = clock_type::now();
-  e.started_ms = transport::unix_ms();
-  e.attempt = static_cast<std::uint32_t>(m->delivery_count());
-  if (!decoded) {
+  if (!d.task) {
     // Never retried: the same bytes would fail again.
+    auto e = unstarted(d);
     e.error_type = "malformed";
-    e.error = decoded.error().message();
+    e.error = d.malformed;
     auto& ref = st.inflight.emplace(seq, std::move(e)).first->second;
-    store(self, seq, ref, false, {}, true, "undecodable task body: " + decoded.error().message());
-    return;
-  }
-  auto t = std::make_shared<const transport::wire::task>(std::move(*decoded));
-  // A redelivery of an attempt that stored its outcome but whose ack never reached the server
-  // (the worker died between the two, or the ack was lost): ack it, never run it again.
-  if (m->delivery_count() > 1 && outcome_stored(st.cfg, *t, seq)) {
-    (void)m->ack();
-    SMITH_LOG(log(), info, "redelivered task already has its stored result; acked, not run",
-              {"task_id", t->id}, {"trace_id", trace_id(m)}, {"stream_seq", seq});
+    store(self, seq, ref, false, {}, true, "undecodable task body: " + d.malformed);
     return;
   }
   if (auto nb = header_ms(*m, transport::wire::headers::not_before);
@@ -134,40 +179,20 @@ void process(dispatcher_actor* self, const message_ptr& m) {
     (void)m->nak(milliseconds{*nb - transport::unix_ms()});
     return;
   }
-  if (st.cancelled_ids.contains(t->id)) {
-    e.task = t;
-    e.prior_attempts = prior_attempts(*t);
-    e.error_type = "cancelled";
-    e.error = "cancelled";
-    e.outcome_name = "cancelled";
-    auto& ref = st.inflight.emplace(seq, std::move(e)).first->second;
-    store(self, seq, ref, false, {}, false, "cancelled", "cancelled");
-    return;
-  }
-  auto deadline = t->deadline_ms;
-  if (auto h = header_ms(*m, transport::wire::headers::deadline))
-    deadline = deadline ? std::min(*deadline, *h) : *h;
-  if (deadline && transport::unix_ms() > *deadline) {
-    e.task = t;
-    e.error_type = "deadline";
-    e.error = "deadline exceeded";
-    auto& ref = st.inflight.emplace(seq, std::move(e)).first->second;
-    store(self, seq, ref, false, {}, false, "deadline exceeded");
-    return;
-  }
   if (st.idle.empty()) {
-    st.waiting.push_back(m);
+    d.last_beat = clock_type::now();
+    st.waiting.push_back(std::move(d));
     return;
   }
-  assign(self, m, std::move(t));
+  start(self, std::move(d));
 }
 
 void dispatch_waiting(dispatcher_actor* self) {
   auto& st = self->state;
   while (!st.idle.empty() && !st.waiting.empty()) {
-    auto m = st.waiting.front();
+    auto d = std::move(st.waiting.front());
     st.waiting.pop_front();
-    process(self, m);
+    start(self, std::move(d));
   }
 }
 

@@ -123,6 +123,8 @@ void on_done(dispatcher_actor* self, job_done& d) {
   if (it != st.inflight.end() && it->second.ph == entry::phase::running) {
     auto& e = it->second;
     auto& r = d.result;
+    auto ran = std::chrono::duration<double, std::micro>(clock_type::now() - e.started).count();
+    st.run_average_us = st.run_average_us < 0 ? ran : 0.9 * st.run_average_us + 0.1 * ran;
     e.error_type = r.error_type;
     e.error = r.error;
     if (e.cancel_requested && r.what != outcome::kind::succeeded) {
@@ -160,13 +162,14 @@ void on_done(dispatcher_actor* self, job_done& d) {
   check_drained(self);
 }
 
-// The result is stored: ack (or term) and wait for the server to confirm before the slot is
-// free again. Without a confirmation there is nothing to wait for.
+// The result is stored: ack (or term). A plain ack ends the attempt: should it be lost, the
+// redelivery finds the stored result and is acked without running. While draining, the
+// server confirms each one, so the process exits only once they are taken.
 namespace {
 
 void settle(dispatcher_actor* self, std::uint64_t seq, entry& e) {
   auto& st = self->state;
-  auto reply = st.confirms ? st.confirms->reply_for(seq) : std::string{};
+  auto reply = st.confirms && st.draining ? st.confirms->reply_for(seq) : std::string{};
   auto sent = e.finally == entry::then::ack ? e.msg->ack(reply) : e.msg->term(reply);
   if (!sent || reply.empty()) {
     finish(self, seq, e.outcome_name.empty() ? "failed" : e.outcome_name);

@@ -46,6 +46,7 @@ struct entry {
   std::uint32_t prior_attempts = 0; // attempts before a requeue from the dead-letter stream
   std::optional<std::int64_t> deadline_ms;
   bool cancel_requested = false;
+  bool announced = false; // its `started` event went out
   phase ph = phase::running;
   then finally = then::ack;
   int stores_pending = 0;
@@ -65,15 +66,19 @@ struct dispatcher_state {
   std::map<std::uint64_t, entry> inflight;       // by stream sequence
   std::map<caf::actor_addr, std::uint64_t> busy; // worker → the seq it runs
   std::deque<caf::actor> idle;
-  std::deque<message_ptr> waiting; // delivered while no worker was idle
+  std::deque<delivery> waiting; // delivered while no worker was idle (prefetched)
   std::unique_ptr<transport::subscription> cancels;
   // Task ids cancelled lately: a task delivered after its cancel notice never starts.
   std::map<std::string, clock_type::time_point, std::less<>> cancelled_ids;
-  // Attempts being stored or settled: not yet acked as far as the server knows, so they hold
-  // a slot although their worker is idle again. Without this the consumer's num_ack_pending
-  // could pass the concurrency while results wait for their publish acks, or acks for the
-  // server to take them (it handles acks asynchronously).
+  // Attempts whose handler is done and whose outcome is being stored or settled. They hold no
+  // worker: a worker takes its next task as soon as its handler returns, while the store and
+  // the ack go on here, at most settle_window of them at once (MaxAckPending still caps the
+  // fleet at the server).
   std::int64_t storing = 0;
+  // How long attempts take lately from hand-over to a worker to its answer (an exponential
+  // average, microseconds; negative: none ran yet): it sizes the prefetch.
+  double run_average_us = -1;
+  bool announce_armed = false; // an announce sweep is due
   bool draining = false;
   bool drain_expired = false;
   static inline const char* name = "smith.dispatcher";
@@ -92,16 +97,33 @@ struct dispatcher_state {
 using dispatcher_actor = caf::stateful_actor<dispatcher_state>;
 
 constexpr milliseconds settle_timeout{5000};
+// Attempts being stored and acked at once; past it the dispatcher fetches nothing more.
+constexpr std::int64_t settle_window = 256;
+// Tasks are prefetched while handlers are short: as many as the workers get through in this
+// time at the recent pace, so a worker finds its next task in hand instead of waiting a pull
+// round trip for it, and a prefetched task waits about this long at most. Handlers that take
+// longer on average get no prefetch: a task then never waits behind one while another worker
+// of the fleet is idle.
+constexpr std::chrono::microseconds prefetch_budget{10'000};
+constexpr std::int64_t max_prefetch = 256;
 // After a store that may not have happened (its publish ack timed out), the same messages go
 // out again after this pause; their Nats-Msg-Ids make a second copy harmless.
 constexpr milliseconds restore_pause{500};
+// A handler that runs this long gets its `started` event: a task that ends sooner has its
+// result instead, and costs no event (most tasks, by far).
+constexpr milliseconds announce_after{20};
 // How long a cancel notice is remembered for tasks not yet delivered to this dispatcher.
 constexpr milliseconds cancel_memory{600'000};
 
 // -- intake (dispatcher_intake.cpp) -------------------------------------------------------
 
-/// Decodes and screens a delivery, then hands it to an idle worker (or parks it).
-void process(dispatcher_actor* self, const message_ptr& m);
+/// What the fetch thread does with each message before the dispatcher sees it: decodes it,
+/// and acks a redelivery whose result is stored already (never running it again).
+std::optional<delivery> screen(const dispatcher_config& cfg, message_ptr m);
+
+/// Screens a delivery (Not-Before, cancelled, past deadline), then hands it to an idle worker
+/// or parks it.
+void process(dispatcher_actor* self, delivery d);
 
 /// Hands parked deliveries to idle workers.
 void dispatch_waiting(dispatcher_actor* self);
@@ -147,6 +169,10 @@ void check_drained(dispatcher_actor* self);
 
 /// Heartbeats, deadlines, stuck stores and confirmations; re-arms itself.
 void on_tick(dispatcher_actor* self);
+
+/// Publishes the `started` events of the attempts running for announce_after; re-arms itself
+/// while attempts run that have none yet.
+void on_announce(dispatcher_actor* self);
 
 /// The deadline timer of the attempt at `seq` fired.
 void on_deadline(dispatcher_actor* self, std::uint64_t seq);

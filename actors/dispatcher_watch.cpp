@@ -3,6 +3,9 @@
 
 #include "actors/log.hpp"
 #include "transport/clock.hpp"
+#include "transport/subscription.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <vector>
@@ -20,9 +23,18 @@ void update_capacity(dispatcher_actor* self) {
   auto& st = self->state;
   if (!st.fetch)
     return;
-  auto free = static_cast<std::int64_t>(st.idle.size())
-              - static_cast<std::int64_t>(st.waiting.size()) - st.storing;
-  st.fetch->set_capacity(st.draining ? 0 : std::max<std::int64_t>(free, 0));
+  auto idle = static_cast<std::int64_t>(st.idle.size());
+  auto workers = idle + static_cast<std::int64_t>(st.busy.size());
+  std::int64_t prefetch = 0;
+  if (auto budget = static_cast<double>(prefetch_budget.count());
+      st.run_average_us >= 0 && st.run_average_us < budget)
+    prefetch =
+      std::min(max_prefetch, static_cast<std::int64_t>(static_cast<double>(workers) * budget
+                                                       / std::max(st.run_average_us, 1.0)));
+  auto free = idle + prefetch - static_cast<std::int64_t>(st.waiting.size());
+  if (st.draining || st.storing >= settle_window)
+    free = 0;
+  st.fetch->set_capacity(std::max<std::int64_t>(free, 0));
   st.cfg.stats->set_in_flight(static_cast<std::int64_t>(st.busy.size()));
 }
 
@@ -78,6 +90,12 @@ void on_tick(dispatcher_actor* self) {
       e.last_beat = now;
     }
   }
+  // Prefetched deliveries are ours too until a worker takes them.
+  for (auto& d : st.waiting)
+    if (now - d.last_beat >= beat) {
+      (void)d.msg->in_progress();
+      d.last_beat = now;
+    }
   // A confirmation lost with a broken link: the result is stored; if the ack was lost too the
   // server redelivers, and the redelivery is acked without running (its result is stored).
   for (auto seq : unconfirmed) {
@@ -103,9 +121,37 @@ dispatcher_state::~dispatcher_state() {
     if (e.ph != entry::phase::settling && e.msg && !e.msg->acknowledged())
       (void)e.msg->nak();
   }
-  for (auto& m : waiting)
-    if (!m->acknowledged())
-      (void)m->nak();
+  for (auto& d : waiting)
+    if (!d.msg->acknowledged())
+      (void)d.msg->nak();
+}
+
+void on_announce(dispatcher_actor* self) {
+  auto& st = self->state;
+  auto due = clock_type::now() - announce_after + milliseconds{1};
+  bool more = false;
+  for (auto& [seq, e] : st.inflight) {
+    if (e.ph != entry::phase::running || e.announced || !e.task)
+      continue;
+    if (e.started > due) {
+      more = true;
+      continue;
+    }
+    // Core NATS notice on <prefix>.event.<id>, for status and `smith watch`.
+    e.announced = true;
+    auto body = nlohmann::json{{"id", e.task->id},
+                               {"kind", "started"},
+                               {"attempt", e.prior_attempts + e.attempt},
+                               {"worker", st.cfg.worker_name},
+                               {"role", st.cfg.role},
+                               {"type", e.task->type},
+                               {"ts_ms", e.started_ms}}
+                  .dump();
+    (void)transport::publish_core(*st.cfg.conn, st.cfg.names.event(e.task->id), body);
+  }
+  st.announce_armed = more;
+  if (more)
+    self->delayed_send(self, announce_after, announce_atom::value);
 }
 
 void on_deadline(dispatcher_actor* self, std::uint64_t seq) {

@@ -6,8 +6,9 @@
 namespace smith::actors {
 
 fetcher::fetcher(std::unique_ptr<transport::pull_consumer> consumer, caf::actor dispatcher,
-                 std::chrono::milliseconds expiry)
-  : consumer_(std::move(consumer)), dispatcher_(std::move(dispatcher)), expiry_(expiry) {
+                 std::chrono::milliseconds expiry, screen_fn screen)
+  : consumer_(std::move(consumer)), dispatcher_(std::move(dispatcher)), expiry_(expiry),
+    screen_(std::move(screen)) {
   thread_ = std::thread{[this] { run(); }};
 }
 
@@ -23,10 +24,14 @@ void fetcher::set_capacity(std::int64_t idle) {
   cv_.notify_one();
 }
 
-void fetcher::delivered(std::uint64_t seq) {
+void fetcher::delivered(const delivery_batch& batch) {
   {
     std::lock_guard guard{mtx_};
-    in_transit_.erase(seq);
+    for (const auto& d : batch.items)
+      // Only this very message: a redelivery of the same sequence may be in transit behind it.
+      if (auto it = in_transit_.find(d.msg->stream_sequence());
+          it != in_transit_.end() && it->second == d.msg)
+        in_transit_.erase(it);
   }
   cv_.notify_one();
 }
@@ -54,19 +59,20 @@ void fetcher::stop() {
 }
 
 void fetcher::hand_over(std::vector<transport::message>& batch) {
-  std::vector<std::shared_ptr<transport::message>> sent;
-  sent.reserve(batch.size());
+  delivery_batch sent;
+  sent.items.reserve(batch.size());
+  for (auto& m : batch)
+    if (auto d = screen_(std::make_shared<transport::message>(std::move(m))))
+      sent.items.push_back(std::move(*d));
+  if (sent.items.empty())
+    return;
   {
     std::lock_guard guard{mtx_};
-    for (auto& m : batch) {
-      auto p = std::make_shared<transport::message>(std::move(m));
-      // A redelivery of a sequence still in transit replaces it: one nak at most.
-      in_transit_.insert_or_assign(p->stream_sequence(), p);
-      sent.push_back(std::move(p));
-    }
+    // A redelivery of a sequence still in transit replaces it: one nak at most.
+    for (auto& d : sent.items)
+      in_transit_.insert_or_assign(d.msg->stream_sequence(), d.msg);
   }
-  for (auto& p : sent)
-    caf::anon_send(dispatcher_, deliver_atom::value, std::move(p));
+  caf::anon_send(dispatcher_, deliver_atom::value, std::move(sent));
 }
 
 void fetcher::run() {

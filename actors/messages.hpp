@@ -8,13 +8,16 @@
 #include <caf/all.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace smith::actors {
 
 // -- atoms ---------------------------------------------------------------------------------------
 
-/// fetcher → dispatcher: a message arrived.
+/// fetcher → dispatcher: messages arrived (a delivery_batch).
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 /// worker → dispatcher: I am up and idle.
 using register_atom = caf::atom_constant<caf::atom("register")>;
@@ -37,6 +40,8 @@ using drain_deadline_atom = caf::atom_constant<caf::atom("drainend")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 /// Publish an attempt's result (and dead letter) again after a store that timed out.
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
+/// dispatcher → itself: publish the `started` events of attempts running for a while.
+using announce_atom = caf::atom_constant<caf::atom("announce")>;
 /// dispatcher → itself: try to bind the consumer again.
 using bind_atom = caf::atom_constant<caf::atom("bind")>;
 /// cancel notice → dispatcher: stop task <id> if it runs here, never start it if it comes.
@@ -50,6 +55,20 @@ using dispatcher_atom = caf::atom_constant<caf::atom("dispatch")>;
 using message_ptr = std::shared_ptr<transport::message>;
 using task_ptr = std::shared_ptr<const transport::wire::task>;
 using cancel_flag = std::shared_ptr<std::atomic<bool>>;
+
+/// A message as the fetch thread hands it over: decoded there, off the dispatcher's thread.
+struct delivery {
+  message_ptr msg;
+  task_ptr task;         ///< null when the body did not decode
+  std::string malformed; ///< why it did not
+  /// Set by the dispatcher when it parks the delivery: heartbeats count from here.
+  std::chrono::steady_clock::time_point last_beat{};
+};
+
+/// What one fetch brought, in one actor message.
+struct delivery_batch {
+  std::vector<delivery> items;
+};
 
 /// What the dispatcher hands a worker.
 struct job {
@@ -79,6 +98,7 @@ struct store_outcome {
 } // namespace smith::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::message_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::delivery_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::job_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(smith::actors::store_outcome)

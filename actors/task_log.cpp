@@ -18,7 +18,7 @@ void log_task_end(const task_end& t) {
   auto when_failed = [&](std::string_view text) {
     return failed ? std::optional<std::string_view>{text} : std::nullopt;
   };
-  log().write(
+  log().write_gathered(
     lvl, "task_duration",
     {{"task_id", t.task_id},
      {"trace_id", t.trace_id.empty() ? std::nullopt : std::optional<std::string_view>{t.trace_id}},

@@ -136,6 +136,10 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     registry, o.role, actors::handlers::exec_allow_list(o.role, std::getenv("SMITH_EXEC_ALLOW")));
 
   caf::actor_system_config sys_cfg;
+  // Work sharing: idle scheduler threads block on a condition variable. CAF's default (work
+  // stealing) polls with 50 us sleeps when idle, which cost a third of the CPU of a busy
+  // worker in context switches and burn CPU in an idle one.
+  sys_cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{sys_cfg};
 
   actors::dispatcher_config dc;

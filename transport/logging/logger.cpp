@@ -5,9 +5,14 @@
 #include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <span>
+#include <string>
+#include <thread>
 
 namespace smith::transport::logging {
 
@@ -23,29 +28,74 @@ spdlog::level::level_enum to_spdlog(level l) noexcept {
   return static_cast<spdlog::level::level_enum>(l);
 }
 
-// The one output all sinks share: whole lines, one write and one flush each, so lines never
-// interleave (with each other, or with other whole-line writers of stdout such as the EMF
-// metric lines).
+// The one output all sinks share: whole lines, so lines never interleave (with each other, or
+// with other whole-line writers of stdout such as the EMF metric lines). A busy worker logs a
+// line per task: writing each at once would cost a system call per task, so those lines are
+// gathered for about a millisecond by a writer thread and written together. Any other line is
+// written at once, after those gathered before it; so is everything at exit and on flush().
 struct output {
-  std::mutex mtx;
-  std::FILE* file = stdout;
+  static constexpr std::size_t write_at = 64 * 1024;
+  static constexpr auto gather = std::chrono::milliseconds{1};
 
-  void write(std::string_view line) {
+  std::mutex mtx;
+  std::condition_variable wake;
+  std::FILE* file = stdout;
+  std::string pending;
+  bool writer = false;
+
+  void write(std::string_view line, bool urgent) {
     std::lock_guard guard{mtx};
-    std::fwrite(line.data(), 1, line.size(), file);
-    std::fflush(file);
+    bool was_empty = pending.empty();
+    pending.append(line);
+    if (urgent || pending.size() >= write_at) {
+      write_pending();
+      return;
+    }
+    if (!writer) {
+      writer = true;
+      std::atexit([] { the_output().flush(); });
+      // Never joined: the output lives as long as the process.
+      std::thread{[this] { gather_and_write(); }}.detach();
+    }
+    if (was_empty)
+      wake.notify_one();
   }
 
   void flush() {
     std::lock_guard guard{mtx};
-    std::fflush(file);
+    write_pending();
   }
+
+  // Under mtx.
+  void write_pending() {
+    if (!pending.empty())
+      std::fwrite(pending.data(), 1, pending.size(), file);
+    std::fflush(file);
+    pending.clear();
+  }
+
+  [[noreturn]] void gather_and_write() {
+    std::unique_lock lock{mtx};
+    for (;;) {
+      wake.wait(lock, [this] { return !pending.empty(); });
+      lock.unlock();
+      std::this_thread::sleep_for(gather);
+      lock.lock();
+      write_pending();
+    }
+  }
+
+  static output& the_output();
 };
 
 // Never destroyed: threads may still log while static objects are torn down at exit.
-output& the_output() {
+output& output::the_output() {
   static auto* out = new output;
   return *out;
+}
+
+output& the_output() {
+  return output::the_output();
 }
 
 // An spdlog sink that writes each message as one JSON line. The message of our loggers is a
@@ -68,7 +118,7 @@ public:
     line.reserve(text.size() + 96);
     append_line(line, m.time, static_cast<logging::level>(m.level),
                 {m.logger_name.data(), m.logger_name.size()}, text);
-    the_output().write(line);
+    the_output().write(line, true);
   }
 
   void flush() override {
@@ -123,6 +173,19 @@ void logger::write(level l, std::string_view msg, std::initializer_list<field> f
   impl_->log(to_spdlog(l), spdlog::string_view_t{body.data(), body.size()});
 }
 
+void logger::write_gathered(level l, std::string_view msg,
+                            std::initializer_list<field> fields) const {
+  if (!enabled(l))
+    return;
+  std::string body;
+  body.reserve(64 + msg.size() + 32 * fields.size());
+  append_body(body, msg, std::span<const field>{fields.begin(), fields.size()});
+  std::string line;
+  line.reserve(body.size() + 96);
+  append_line(line, std::chrono::system_clock::now(), l, name_, body);
+  the_output().write(line, false);
+}
+
 logger& get(std::string_view name) {
   auto& r = the_registry();
   std::lock_guard guard{r.mtx};
@@ -145,8 +208,12 @@ void set_level(level l) noexcept {
 void set_output(std::FILE* out) noexcept {
   auto& o = the_output();
   std::lock_guard guard{o.mtx};
-  std::fflush(o.file);
+  o.write_pending();
   o.file = out;
+}
+
+void flush() noexcept {
+  the_output().flush();
 }
 
 void route_spdlog_default(std::string_view name) {

@@ -1,8 +1,8 @@
 // Named loggers over spdlog: one per layer or service (transport, actors, worker,
 // orchestrator, cli, gateway), all writing JSON lines made by the encoder (encoder.hpp) to one
-// output, stdout unless told otherwise, flushed per line. They work before any set-up: at
-// level info, on stdout. Log through SMITH_LOG, which builds a line's fields only when its
-// level is enabled.
+// output, stdout unless told otherwise, each line written at once, except the per-task lines of
+// a busy worker (write_gathered). They work before any set-up: at level info, on stdout. Log
+// through SMITH_LOG, which builds a line's fields only when its level is enabled.
 #pragma once
 
 #include "transport/logging/field.hpp"
@@ -45,6 +45,11 @@ public:
   /// Writes one line. Call it through SMITH_LOG, so nothing is built for a level that is off.
   void write(level l, std::string_view msg, std::initializer_list<field> fields = {}) const;
 
+  /// Writes one line with those gathered for about a millisecond, in one system call: for the
+  /// line a worker writes per task, which would otherwise cost a write per task. The line is
+  /// written before any later line written at once, at exit and on flush(), so order holds.
+  void write_gathered(level l, std::string_view msg, std::initializer_list<field> fields) const;
+
 private:
   friend logger& get(std::string_view name);
 
@@ -64,6 +69,9 @@ void set_level(level l) noexcept;
 /// Where every logger writes (stdout unless set; `out` must stay open). The CLI logs to stderr,
 /// tests to a file.
 void set_output(std::FILE* out) noexcept;
+
+/// Writes every gathered line now (see logger::write_gathered).
+void flush() noexcept;
 
 /// Makes spdlog's default logger (code that calls spdlog:: itself) write the same JSON lines,
 /// as logger `name`, its text escaped as "msg".

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace logging = smith::transport::logging;
@@ -30,7 +31,7 @@ struct captured {
   }
 
   std::vector<std::string> lines() const {
-    std::fflush(file);
+    logging::flush();
     std::rewind(file);
     std::string text;
     char buf[4096];
@@ -129,4 +130,51 @@ TEST_CASE("spdlog's default logger, once routed, writes the same JSON lines with
   CHECK(p.doc["level"] == "WARN");
   CHECK(p.doc["logger"] == "smith");
   CHECK(p.doc["msg"] == R"(hand-made {"level":"x"})");
+}
+
+TEST_CASE("a line written at once goes after the lines gathered before it") {
+  captured out;
+  auto& lg = logging::get("worker");
+  lg.write_gathered(logging::level::info, "gathered first", {});
+  SMITH_LOG(lg, info, "written at once");
+  // Read without flush(): the second line took the gathered one out with it, in order.
+  std::fflush(out.file);
+  std::rewind(out.file);
+  std::string text(4096, '\0');
+  text.resize(std::fread(text.data(), 1, text.size(), out.file));
+  std::fseek(out.file, 0, SEEK_END);
+  auto first = text.find("gathered first");
+  auto second = text.find("written at once");
+  REQUIRE(first != std::string::npos);
+  REQUIRE(second != std::string::npos);
+  CHECK(first < second);
+}
+
+TEST_CASE("lines from many threads, gathered or not, are whole, none lost, each thread's in "
+          "order") {
+  captured out;
+  auto& lg = logging::get("worker");
+  constexpr int threads = 4;
+  constexpr int per_thread = 2000;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&lg, t] {
+      for (int i = 0; i < per_thread; ++i)
+        if (i % 2 == 0)
+          lg.write_gathered(logging::level::info, "line", {{"thread", t}, {"i", i}});
+        else
+          SMITH_LOG(lg, info, "line", {"thread", t}, {"i", i});
+    });
+  for (auto& th : pool)
+    th.join();
+  auto lines = out.lines();
+  REQUIRE(lines.size() == static_cast<std::size_t>(threads * per_thread));
+  std::vector<int> next(threads, 0);
+  for (const auto& line : lines) {
+    auto p = parse_line(line);
+    REQUIRE_FALSE(p.doc.is_discarded());
+    auto t = p.doc["thread"].get<int>();
+    CHECK(p.doc["i"].get<int>() == next[t]);
+    ++next[t];
+  }
 }
