@@ -2,8 +2,13 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
 
 namespace smith::bench {
 
@@ -25,82 +30,223 @@ void check(natsStatus st, const char* what) {
     die(std::string{what} + ": " + natsStatus_GetText(st) + " " + nats_GetLastError(nullptr));
 }
 
-} // namespace
+using sub_ptr = std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)>;
 
-double run_raw_pipeline(const std::string& url, int n, int batch, int round) {
-  natsOptions* opts = nullptr;
-  check(natsOptions_Create(&opts), "options");
-  check(natsOptions_SetURL(opts, url.c_str()), "url");
-  check(natsOptions_SetSendAsap(opts, true), "send asap");
-  natsConnection* nc = nullptr;
-  check(natsConnection_Connect(&nc, opts), "connect");
+// A connection and its JetStream context, as an application without our layers holds them.
+class js_client {
+public:
+  js_client(const std::string& url, jsOptions jo) {
+    check(natsOptions_Create(&opts_), "options");
+    check(natsOptions_SetURL(opts_, url.c_str()), "url");
+    check(natsOptions_SetSendAsap(opts_, true), "send asap");
+    check(natsConnection_Connect(&nc_, opts_), "connect");
+    check(natsConnection_JetStream(&js_, nc_, &jo), "jetstream");
+  }
+
+  ~js_client() {
+    jsCtx_Destroy(js_);
+    natsConnection_Destroy(nc_);
+    natsOptions_Destroy(opts_);
+  }
+
+  js_client(const js_client&) = delete;
+  js_client& operator=(const js_client&) = delete;
+
+  jsCtx* js() const noexcept {
+    return js_;
+  }
+
+private:
+  natsOptions* opts_ = nullptr;
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+};
+
+jsOptions publish_options() {
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.PublishAsync.MaxPending = 4096;
-  jsCtx* js = nullptr;
-  check(natsConnection_JetStream(&js, nc, &jo), "jetstream");
+  return jo;
+}
 
+// A work queue for the tasks and a results stream, purged so every run stores into an empty one.
+void add_streams(jsCtx* js, const char* tasks, const char* task_subject, const char* results,
+                 const char* result_subject) {
   jsStreamConfig sc;
   jsStreamConfig_Init(&sc);
-  const char* task_subjects[] = {"braw.task.>"};
-  sc.Name = "BRAW_TASKS";
+  const char* task_subjects[] = {task_subject};
+  sc.Name = tasks;
   sc.Subjects = task_subjects;
   sc.SubjectsLen = 1;
   sc.Retention = js_WorkQueuePolicy;
   sc.Storage = js_FileStorage;
-  check(js_AddStream(nullptr, js, &sc, nullptr, nullptr), "add raw tasks stream");
-  const char* result_subjects[] = {"braw.result.>"};
-  sc.Name = "BRAW_RESULTS";
+  check(js_AddStream(nullptr, js, &sc, nullptr, nullptr), "add tasks stream");
+  const char* result_subjects[] = {result_subject};
+  sc.Name = results;
   sc.Subjects = result_subjects;
   sc.Retention = js_LimitsPolicy;
-  check(js_AddStream(nullptr, js, &sc, nullptr, nullptr), "add raw results stream");
-  check(js_PurgeStream(js, "BRAW_RESULTS", nullptr, nullptr), "purge");
+  check(js_AddStream(nullptr, js, &sc, nullptr, nullptr), "add results stream");
+  check(js_PurgeStream(js, results, nullptr, nullptr), "purge");
+}
 
+sub_ptr pull_subscribe(jsCtx* js, const char* subject, const char* durable) {
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Config.AckPolicy = js_AckExplicit;
   so.Config.MaxAckPending = 100'000;
   natsSubscription* sub = nullptr;
-  check(js_PullSubscribe(&sub, js, "braw.task.x", "raw", nullptr, &so, nullptr), "pull subscribe");
+  check(js_PullSubscribe(&sub, js, subject, durable, nullptr, &so, nullptr), "pull subscribe");
+  return {sub, &natsSubscription_Destroy};
+}
 
+// The client's side of both loops: n tasks of 256 B with ids <prefix><i>, all stored.
+void publish_tasks(jsCtx* js, const char* subject, const std::string& prefix, int n) {
   std::string payload(256, 'p');
-  std::string prefix = "r" + std::to_string(round) + "-";
-  auto start = clock_type::now();
   jsPubOptions po;
   for (int i = 0; i < n; ++i) {
     jsPubOptions_Init(&po);
     auto id = prefix + std::to_string(i);
     po.MsgId = id.c_str();
-    check(js_PublishAsync(js, "braw.task.x", payload.data(), static_cast<int>(payload.size()), &po),
+    check(js_PublishAsync(js, subject, payload.data(), static_cast<int>(payload.size()), &po),
           "publish async");
   }
   check(js_PublishAsyncComplete(js, nullptr), "publish complete");
+}
+
+// -- the careful worker's bookkeeping ---------------------------------------------------------
+
+// Which task message each result in flight ends: the PubAck handler acks it from here, so a
+// task is acked only once its result is stored.
+struct in_flight {
+  std::mutex mtx;
+  std::unordered_map<std::string, natsMsg*> tasks; // by the result's Nats-Msg-Id
+  std::string first_error;
+  std::atomic<int> acked{0};
+  std::atomic<int> failed{0};
+};
+
+void on_result_ack(jsCtx*, natsMsg* result, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+  auto* f = static_cast<in_flight*>(closure);
+  const char* id = nullptr;
+  natsMsg* task = nullptr;
+  {
+    std::lock_guard guard{f->mtx};
+    if (natsMsgHeader_Get(result, "Nats-Msg-Id", &id) == NATS_OK) {
+      if (auto it = f->tasks.find(id); it != f->tasks.end()) {
+        task = it->second;
+        f->tasks.erase(it);
+      }
+    }
+    if ((pa == nullptr || task == nullptr) && f->first_error.empty())
+      f->first_error = pae != nullptr ? natsStatus_GetText(pae->Err) : "a PubAck for no task";
+  }
+  if (pa != nullptr && task != nullptr && natsMsg_Ack(task, nullptr) == NATS_OK)
+    f->acked.fetch_add(1, std::memory_order_relaxed);
+  else
+    f->failed.fetch_add(1, std::memory_order_relaxed);
+  natsMsg_Destroy(task);
+  natsMsg_Destroy(result);
+}
+
+} // namespace
+
+double run_raw_pipeline(const std::string& url, int n, int batch, int round) {
+  js_client c{url, publish_options()};
+  add_streams(c.js(), "BRAW_TASKS", "braw.task.>", "BRAW_RESULTS", "braw.result.>");
+  auto sub = pull_subscribe(c.js(), "braw.task.x", "raw");
+
+  std::string prefix = "r" + std::to_string(round) + "-";
+  auto start = clock_type::now();
+  publish_tasks(c.js(), "braw.task.x", prefix, n);
   if (std::getenv("BENCH_PHASES"))
     std::printf("  raw publish phase %.0f/s\n", n / seconds_since(start));
   std::string result(64, 'r');
   int done = 0;
   while (done < n) {
     natsMsgList list{nullptr, 0};
-    auto st = natsSubscription_Fetch(&list, sub, batch, 5000, nullptr);
+    auto st = natsSubscription_Fetch(&list, sub.get(), batch, 5000, nullptr);
     if (st == NATS_TIMEOUT)
       continue;
     check(st, "fetch");
     for (int i = 0; i < list.Count; ++i) {
       auto subj = "braw.result." + prefix + std::to_string(done + i);
-      check(
-        js_PublishAsync(js, subj.c_str(), result.data(), static_cast<int>(result.size()), nullptr),
-        "publish result");
+      check(js_PublishAsync(c.js(), subj.c_str(), result.data(), static_cast<int>(result.size()),
+                            nullptr),
+            "publish result");
       check(natsMsg_Ack(list.Msgs[i], nullptr), "ack");
     }
     done += list.Count;
     natsMsgList_Destroy(&list);
   }
-  check(js_PublishAsyncComplete(js, nullptr), "result publish complete");
+  check(js_PublishAsyncComplete(c.js(), nullptr), "result publish complete");
+  return n / seconds_since(start);
+}
+
+double run_like_for_like(const std::string& url, int n, int round) {
+  js_client client{url, publish_options()};
+  add_streams(client.js(), "BLFL_TASKS", "blfl.task.>", "BLFL_RESULTS", "blfl.result.>");
+  // The worker has its own connection, as a worker process would.
+  in_flight f;
+  auto wo = publish_options();
+  wo.PublishAsync.AckHandler = &on_result_ack;
+  wo.PublishAsync.AckHandlerClosure = &f;
+  // A full window of results waits for PubAcks instead of failing after the 200 ms default.
+  wo.PublishAsync.StallWait = 5000;
+  js_client worker{url, wo};
+  auto sub = pull_subscribe(worker.js(), "blfl.task.x", "lfl");
+
+  std::string prefix = "l" + std::to_string(round) + "-";
+  auto start = clock_type::now();
+  publish_tasks(client.js(), "blfl.task.x", prefix, n);
+  std::string result(64, 'r');
+  jsPubOptions po;
+  int fetched = 0;
+  while (fetched < n) {
+    natsMsgList list{nullptr, 0};
+    auto st = natsSubscription_Fetch(&list, sub.get(), 256, 5000, nullptr);
+    if (st == NATS_TIMEOUT)
+      continue;
+    check(st, "fetch");
+    for (int i = 0; i < list.Count; ++i) {
+      natsMsg* task = list.Msgs[i];
+      list.Msgs[i] = nullptr; // the PubAck handler destroys it once acked
+      const char* id = nullptr;
+      check(natsMsgHeader_Get(task, "Nats-Msg-Id", &id), "task id");
+      std::string key = id;
+      auto subj = "blfl.result." + key;
+      {
+        std::lock_guard guard{f.mtx};
+        f.tasks.emplace(key, task);
+      }
+      jsPubOptions_Init(&po);
+      po.MsgId = key.c_str();
+      check(js_PublishAsync(worker.js(), subj.c_str(), result.data(),
+                            static_cast<int>(result.size()), &po),
+            "publish result");
+    }
+    fetched += list.Count;
+    natsMsgList_Destroy(&list);
+  }
+  // Handlers run before the pending count drops, so every task has its ack once this returns.
+  check(js_PublishAsyncComplete(worker.js(), nullptr), "result publish complete");
   double secs = seconds_since(start);
-  natsSubscription_Destroy(sub);
-  jsCtx_Destroy(js);
-  natsConnection_Destroy(nc);
-  natsOptions_Destroy(opts);
+  if (f.failed > 0 || f.acked != n)
+    die("like-for-like: " + std::to_string(f.failed.load()) + " of " + std::to_string(n)
+        + " tasks not acked after their result (first error: " + f.first_error + ")");
+  // Outside the clock: every ack reached the server, so the loop did the work it claims.
+  auto drained = clock_type::now() + std::chrono::seconds{10};
+  for (;;) {
+    jsConsumerInfo* ci = nullptr;
+    check(js_GetConsumerInfo(&ci, worker.js(), "BLFL_TASKS", "lfl", nullptr, nullptr),
+          "consumer info");
+    bool done = ci->NumAckPending == 0 && ci->NumPending == 0;
+    jsConsumerInfo_Destroy(ci);
+    if (done)
+      break;
+    if (clock_type::now() > drained)
+      die("like-for-like: BLFL_TASKS/lfl still has unacked tasks 10 s after the run");
+    std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  }
   return n / secs;
 }
 

@@ -1,17 +1,20 @@
-// End-to-end benchmark: no-op (echo) tasks of 256 B through a real `smith worker` process
-// (publish -> worker -> result in SMITH_RESULTS), against the raw nats.c pipeline on the same
-// server in the same run. Rounds alternate so both see the same machine; the ratio of medians
-// is what we quote. Also prints the worker's resident memory while idle.
+// End-to-end benchmark: echo tasks of 256 B through real `smith worker` processes at their
+// default settings (publish -> worker -> result in SMITH_RESULTS), against two nats.c baselines
+// on the same server in the same run: the raw loop (the upper bound) and a careful hand-written
+// worker with smith's guarantees (like_for_like). Each round runs all three, so all see the same
+// machine; the ratios of medians are what we quote. Then 1, 2 and 4 workers on the one role, and
+// the workers' CPU per 1,000 tasks and memory, idle and under load.
+#include "count_wait.hpp"
+#include "json_lines.hpp"
+#include "must.hpp"
 #include "raw_pipeline.hpp"
-#include "support/child_process.hpp"
+#include "smith_workers.hpp"
 #include "support/nats_server.hpp"
-#include "support/temp_dir.hpp"
+#include "transport/clock.hpp"
 #include "transport/connection.hpp"
 #include "transport/handle.hpp"
 #include "transport/library.hpp"
 #include "transport/publisher.hpp"
-#include "transport/pull_consumer.hpp"
-#include "transport/topology.hpp"
 #include "transport/wire/envelope.hpp"
 
 #include <nats/nats.h>
@@ -20,155 +23,212 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace tp = smith::transport;
 using smith::bench::die;
+using smith::bench::json_lines;
+using smith::bench::must;
 using smith::bench::seconds_since;
+using smith::bench::smith_workers;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
 
+constexpr const char* usage =
+  "usage: worker_bench --smith PATH [--tasks N] [--rounds R] [--workers 1,2,4] [--json PATH]\n"
+  "  --smith PATH     the smith binary; its workers run at their default settings\n"
+  "  --tasks N        tasks per round (default 50000)\n"
+  "  --rounds R       rounds per measurement; medians are quoted (default 3)\n"
+  "  --workers LIST   worker processes on the one role to measure (default 1,2,4); the\n"
+  "                   comparison with the baselines always uses one\n"
+  "  --json PATH      append one JSON object per measurement to PATH";
+
 struct args {
   int tasks = 50'000;
   int rounds = 3;
-  int concurrency = 64;
-  std::string smith; // path of the smith binary
+  std::vector<int> workers{1, 2, 4};
+  std::string smith;
+  std::string json;
 };
 
-// A worker configuration to measure: the default, and one tuned for tiny tasks.
-struct profile {
-  const char* name;
-  int concurrency;
-  const char* send_asap; // SMITH_NATS_SEND_ASAP
+// What one round of smith measured.
+struct smith_round {
+  double tasks_per_s = 0;
+  double cpu_s_per_1k = 0;
 };
 
-template <class T>
-T must(tp::expected<T> v) {
-  if (!v)
-    die(v.error().to_string());
-  return std::move(*v);
-}
-
-void must(tp::expected<void> v) {
-  if (!v)
-    die(v.error().to_string());
-}
-
-// Polls `pred` until it holds or `limit` passes; a benchmark waits on conditions, not sleeps.
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds limit) {
-  auto until = clock_type::now() + limit;
-  while (!pred()) {
-    if (clock_type::now() > until)
-      return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-long rss_kib(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::strtol(line.c_str() + 6, nullptr, 10);
-  return -1;
-}
-
-struct counter {
-  std::atomic<int> results{0};
-
-  static void on_msg(natsConnection*, natsSubscription*, natsMsg* m, void* self) {
-    tp::msg_handle hold{m};
-    static_cast<counter*>(self)->results.fetch_add(1, std::memory_order_relaxed);
-  }
-};
-
-class worker_run {
+// The benchmark's side of the smith runs: publishes tasks and counts results on a core
+// subscription to smith.result.>, which costs the worker nothing.
+class client {
 public:
-  worker_run(const args& a, const profile& p, const std::string& url) : a_(a) {
+  explicit client(const std::string& url) {
     tp::connection_config cc;
     cc.servers = {url};
     cc.retry_on_failed_connect = false;
     conn_ = must(tp::connection::connect(cc));
-    tp::topology_config cfg;
-    cfg.roles = {"bench"};
-    cfg.max_ack_pending = 100'000;
-    cfg.max_msg_bytes = 1 << 20;
-    must(tp::apply(*conn_, tp::declare(cfg)));
+    smith::bench::apply_default_topology(*conn_);
     pub_ = must(tp::publisher::create(conn_, {}));
     natsSubscription* raw = nullptr;
-    if (natsConnection_Subscribe(&raw, conn_->native(), "smith.result.>", &counter::on_msg, &count_)
+    if (natsConnection_Subscribe(&raw, conn_->native(), names_.all_results().c_str(), &on_result,
+                                 &results_)
         != NATS_OK)
-      die("subscribe to results");
+      die("cannot subscribe to " + names_.all_results());
     sub_.reset(raw);
     natsSubscription_SetPendingLimits(raw, -1, -1);
-    ::setenv("SMITH_NATS_URL", url.c_str(), 1);
-    ::setenv("SMITH_LOG_LEVEL", "warn", 1);
-    ::setenv("SMITH_NATS_SEND_ASAP", p.send_asap, 1);
-    worker_ = smith::testing::child_process::spawn(
-      {a.smith, "worker", "--role", "bench", "--concurrency", std::to_string(p.concurrency),
-       "--http-port", std::to_string(smith::testing::free_port()), "--http-host", "127.0.0.1"},
-      dir_.path() / "worker.log");
-    // Ready when its pull requests wait at the server.
-    if (!wait_for(
-          [&] {
-            auto ci = tp::consumer_info(*conn_, "SMITH_TASKS", "role-bench");
-            return ci && ci->num_waiting > 0;
-          },
-          30s))
-      die("the worker did not start pulling; its log is in "
-          + (dir_.path() / "worker.log").string());
-    idle_rss_kib = rss_kib(worker_.pid());
   }
 
-  ~worker_run() {
-    worker_.terminate(30s);
+  const tp::connection& conn() const {
+    return *conn_;
   }
 
-  double round(int r) {
-    std::string payload(256, 'p');
+  // Publishes `tasks` echo tasks and waits for all their results.
+  smith_round run(const smith_workers& workers, int tasks) {
     tp::wire::task t;
     t.type = "echo";
-    t.payload = payload;
-    t.created_ms = 1;
-    count_.results = 0;
-    ++round_;
+    t.payload.assign(256, 'p');
+    t.created_ms = tp::unix_ms();
+    // Ids differ in every run: the server drops a repeated id inside its duplicate window.
+    auto prefix = "w" + std::to_string(++runs_) + "-";
+    results_ = 0;
+    double cpu_before = workers.cpu_seconds();
     auto start = clock_type::now();
-    for (int i = 0; i < a_.tasks; ++i) {
-      t.id = "w" + std::to_string(round_) + "-" + std::to_string(r) + "-" + std::to_string(i);
+    for (int i = 0; i < tasks; ++i) {
+      t.id = prefix + std::to_string(i);
       must(pub_->publish_async(must(tp::task_message(names_, "bench", t))));
     }
     must(pub_->wait_complete(120s));
-    if (!wait_for([&] { return count_.results.load() >= a_.tasks; }, 300s))
-      die("only " + std::to_string(count_.results.load()) + " of " + std::to_string(a_.tasks)
-          + " results arrived");
-    return a_.tasks / seconds_since(start);
+    if (!smith::bench::wait_for_count(results_, tasks, 30s))
+      die("only " + std::to_string(results_.load()) + " of " + std::to_string(tasks)
+          + " results arrived, none for 30 s; see " + workers.log(0).string());
+    smith_round r;
+    r.tasks_per_s = tasks / seconds_since(start);
+    r.cpu_s_per_1k = (workers.cpu_seconds() - cpu_before) * 1000.0 / tasks;
+    return r;
   }
 
-  long idle_rss_kib = -1;
-
 private:
-  static inline int round_ = 0; // ids stay unique across workers (the dedup window)
-  const args& a_;
-  smith::testing::temp_dir dir_{"smith-worker-bench-"};
+  static void on_result(natsConnection*, natsSubscription*, natsMsg* m, void* count) {
+    tp::msg_handle hold{m};
+    static_cast<std::atomic<int>*>(count)->fetch_add(1, std::memory_order_relaxed);
+  }
+
   std::shared_ptr<tp::connection> conn_;
   std::unique_ptr<tp::publisher> pub_;
   tp::wire::subjects names_{"smith"};
-  counter count_;
+  std::atomic<int> results_{0};
   tp::subscription_handle sub_;
-  smith::testing::child_process worker_;
+  int runs_ = 0;
 };
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  auto n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// One group of workers: their rounds, and their memory idle and after load.
+struct group {
+  int workers = 1;
+  std::optional<int> concurrency;
+  std::vector<double> tasks_per_s;
+  long rss_idle_kib = 0;
+  long rss_load_kib = 0;
+};
+
+// The JSON lines of this program; memory is per group, the largest worker's.
+class reporter {
+public:
+  explicit reporter(const std::string& path) : out_("worker_bench", path) {
+  }
+
+  void round(const std::string& system, const char* metric, double value, int round, int workers,
+             std::optional<int> concurrency) {
+    out_.write({system, metric, value, round, workers, concurrency, std::nullopt});
+  }
+
+  void memory(const group& g) {
+    out_.write({"smith", "rss_idle_kib", double(g.rss_idle_kib), std::nullopt, g.workers,
+                g.concurrency, std::nullopt});
+    out_.write({"smith", "rss_load_kib", double(g.rss_load_kib), std::nullopt, g.workers,
+                g.concurrency, std::nullopt});
+  }
+
+private:
+  json_lines out_;
+};
+
+// Runs `rounds` rounds on `count` fresh workers; with `baselines`, each round also runs the
+// raw and like-for-like loops first, on the same server.
+group measure(const args& a, const std::string& url, client& c, reporter& rep, int count,
+              bool baselines) {
+  static int baseline_round = 0; // the baselines' ids differ in every call too
+  group g;
+  g.workers = count;
+  smith_workers w{a.smith, url, count, c.conn()};
+  g.concurrency = smith_workers::concurrency(c.conn());
+  g.rss_idle_kib = w.max_status_kib("VmRSS");
+  std::vector<double> raw;
+  std::vector<double> lfl;
+  for (int r = 1; r <= a.rounds; ++r) {
+    if (baselines) {
+      raw.push_back(smith::bench::run_raw_pipeline(url, a.tasks, 256, baseline_round));
+      lfl.push_back(smith::bench::run_like_for_like(url, a.tasks, baseline_round++));
+      rep.round("raw", "tasks_per_s", raw.back(), r, 1, std::nullopt);
+      rep.round("like_for_like", "tasks_per_s", lfl.back(), r, 1, std::nullopt);
+    }
+    auto s = c.run(w, a.tasks);
+    g.tasks_per_s.push_back(s.tasks_per_s);
+    rep.round("smith", "tasks_per_s", s.tasks_per_s, r, count, g.concurrency);
+    rep.round("smith", "cpu_s_per_1k", s.cpu_s_per_1k, r, count, g.concurrency);
+    if (baselines)
+      std::printf("  round %d: raw %8.0f tasks/s, like_for_like %8.0f tasks/s, smith %8.0f "
+                  "tasks/s, smith CPU %.3f s per 1k tasks\n",
+                  r, raw.back(), lfl.back(), s.tasks_per_s, s.cpu_s_per_1k);
+    else
+      std::printf("  %d workers, round %d: smith %8.0f tasks/s, CPU %.3f s per 1k tasks\n", count,
+                  r, s.tasks_per_s, s.cpu_s_per_1k);
+    std::fflush(stdout);
+  }
+  g.rss_load_kib = w.max_status_kib("VmHWM");
+  rep.memory(g);
+  if (baselines) {
+    double rm = median(raw);
+    double lm = median(lfl);
+    double sm = median(g.tasks_per_s);
+    std::printf("medians: raw %.0f, like_for_like %.0f, smith %.0f tasks/s\n", rm, lm, sm);
+    std::printf("ratio smith/like_for_like %.2f, smith/raw %.2f\n", sm / lm, sm / rm);
+  }
+  return g;
+}
+
+std::vector<int> parse_list(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream in{text};
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    long n = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end != '\0' || n < 1 || n > 64)
+      die("--workers wants a list of counts from 1 to 64 such as 1,2,4; got \"" + text + "\"");
+    out.push_back(static_cast<int>(n));
+  }
+  if (out.empty())
+    die("--workers wants at least one count, such as 1,2,4");
+  return out;
+}
+
+int positive(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  long n = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || n < 1 || n > 100'000'000)
+    die(flag + " wants a positive integer, got \"" + text + "\"");
+  return static_cast<int>(n);
 }
 
 args parse(int argc, char** argv) {
@@ -177,22 +237,27 @@ args parse(int argc, char** argv) {
     std::string k = argv[i];
     auto next = [&]() -> std::string {
       if (i + 1 >= argc)
-        die("missing value after " + k);
+        die("missing value after " + k + "\n" + usage);
       return argv[++i];
     };
     if (k == "--tasks")
-      a.tasks = std::stoi(next());
+      a.tasks = positive(k, next());
     else if (k == "--rounds")
-      a.rounds = std::stoi(next());
-    else if (k == "--concurrency")
-      a.concurrency = std::stoi(next());
+      a.rounds = positive(k, next());
+    else if (k == "--workers")
+      a.workers = parse_list(next());
     else if (k == "--smith")
       a.smith = next();
-    else
-      die("usage: worker_bench --smith PATH [--tasks N] [--rounds R] [--concurrency C]");
+    else if (k == "--json")
+      a.json = next();
+    else if (k == "--help" || k == "-h") {
+      std::puts(usage);
+      std::exit(0);
+    } else
+      die("unknown option " + k + "\n" + usage);
   }
-  if (a.smith.empty() || a.tasks < 1 || a.rounds < 1 || a.concurrency < 1)
-    die("usage: worker_bench --smith PATH [--tasks N] [--rounds R] [--concurrency C]");
+  if (a.smith.empty())
+    die(std::string{"--smith is required\n"} + usage);
   return a;
 }
 
@@ -202,28 +267,17 @@ int main(int argc, char** argv) {
   auto a = parse(argc, argv);
   tp::library lib;
   smith::testing::nats_server server;
-  // The default settings, and the same worker tuned for tiny tasks: a deeper pipeline, and
-  // nats.c's flusher coalescing writes instead of one write per message (adds ~1 ms latency).
-  const profile profiles[] = {{"default", a.concurrency, "1"},
-                              {"tuned (SEND_ASAP=0)", std::max(a.concurrency, 256), "0"}};
-  std::printf("worker bench: %d echo tasks x %d rounds, 256 B payload\n", a.tasks, a.rounds);
-  int raw_round = 0; // the raw loop's ids must differ in every call (the dedup window)
-  for (const auto& p : profiles) {
-    worker_run w{a, p, server.url()};
-    std::vector<double> raw;
-    std::vector<double> ours;
-    for (int r = 0; r < a.rounds; ++r) {
-      raw.push_back(smith::bench::run_raw_pipeline(server.url(), a.tasks, 256, raw_round++));
-      ours.push_back(w.round(r));
-      std::printf("  %s, round %d: raw nats.c pipeline %.0f tasks/s, smith worker %.0f tasks/s\n",
-                  p.name, r + 1, raw.back(), ours.back());
-      std::fflush(stdout);
-    }
-    double rm = median(raw);
-    double om = median(ours);
-    std::printf("%-22s concurrency %4d: raw %8.0f tasks/s, worker %8.0f tasks/s, ratio %.2f, "
-                "idle RSS %ld KiB\n",
-                p.name, p.concurrency, rm, om, om / rm, w.idle_rss_kib);
-  }
+  client c{server.url()};
+  reporter rep{a.json};
+  std::printf("worker bench: %d echo tasks x %d rounds, 256 B payload, smith at default settings\n",
+              a.tasks, a.rounds);
+  auto one = measure(a, server.url(), c, rep, 1, true);
+  std::vector<group> groups;
+  for (int n : a.workers)
+    groups.push_back(n == 1 ? one : measure(a, server.url(), c, rep, n, false));
+  std::printf("workers  tasks/s (median)  idle RSS KiB  peak RSS KiB (largest worker)\n");
+  for (const auto& g : groups)
+    std::printf("%7d  %16.0f  %12ld  %12ld\n", g.workers, median(g.tasks_per_s), g.rss_idle_kib,
+                g.rss_load_kib);
   return 0;
 }
