@@ -28,7 +28,7 @@ sa::outcome word_count(sa::task_context& ctx) {
 
 int main(int argc, char** argv) {
   sa::handler_registry registry;
-  registry.add("shout", shout, {.blocking = false}); // cheap: runs on CAF's scheduler
+  registry.add("shout", shout, {.blocking = false}); // cheap: runs on the scheduler thread
   registry.add("word_count", word_count, {.blocking = false});
   return smith::services::worker::worker_main(argc, argv, std::move(registry));
 }

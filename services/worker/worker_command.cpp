@@ -136,10 +136,14 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     registry, o.role, actors::handlers::exec_allow_list(o.role, std::getenv("SMITH_EXEC_ALLOW")));
 
   caf::actor_system_config sys_cfg;
-  // Work sharing: idle scheduler threads block on a condition variable. CAF's default (work
-  // stealing) polls with 50 us sleeps when idle, which cost a third of the CPU of a busy
-  // worker in context switches and burn CPU in an idle one.
+  // One scheduler thread, blocking on a condition variable when idle (work sharing). It runs
+  // the dispatcher and the in-process handlers, which must not block (echo, fail; a handler is
+  // blocking unless registered otherwise, and each blocking one runs on a thread of its own),
+  // so messages between them never cross threads. CAF's default, work stealing on a thread per
+  // core, polls with 50 us sleeps when idle: measured, a third of a busy worker's CPU went to
+  // context switches, and a second thread cost 12% of the throughput in hand-offs.
   sys_cfg.set("scheduler.policy", caf::atom("sharing"));
+  sys_cfg.set("scheduler.max-threads", std::size_t{1});
   caf::actor_system sys{sys_cfg};
 
   actors::dispatcher_config dc;
