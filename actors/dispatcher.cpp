@@ -1,15 +1,76 @@
 #include "actors/dispatcher.hpp"
 
 #include "actors/dispatcher_state.hpp"
+#include "actors/fetcher.hpp"
 #include "actors/log.hpp"
+#include "transport/ack_confirmations.hpp"
+#include "transport/subscription.hpp"
 #include "transport/wire/subjects.hpp"
 
 namespace smith::actors {
 
 namespace {
 
+// The dispatcher's port in a worker: NATS. Members end in reverse order: the fetcher first
+// (it hands back what is in transit), the publisher last.
+class nats_port final : public dispatcher_port {
+public:
+  nats_port(std::shared_ptr<transport::connection> conn, std::unique_ptr<transport::publisher> pub,
+            std::unique_ptr<transport::ack_confirmations> confirms,
+            std::unique_ptr<transport::subscription> cancels)
+    : conn_(std::move(conn)), pub_(std::move(pub)), confirms_(std::move(confirms)),
+      cancels_(std::move(cancels)) {
+  }
+
+  void start_fetching(std::unique_ptr<fetcher> f) {
+    fetch_ = std::move(f);
+  }
+
+  transport::expected<void> store(const transport::outgoing& out, std::uint64_t ref) override {
+    return pub_->publish_async(out, ref);
+  }
+
+  void wait_stored(std::chrono::milliseconds timeout) override {
+    (void)pub_->wait_complete(timeout);
+  }
+
+  void announce(const std::string& subject, const std::string& body) override {
+    (void)transport::publish_core(*conn_, subject, body);
+  }
+
+  void set_capacity(std::int64_t deliveries) override {
+    fetch_->set_capacity(deliveries);
+  }
+
+  void delivered(const delivery_batch& batch) override {
+    fetch_->delivered(batch);
+  }
+
+  void stop_fetching() override {
+    fetch_->stop();
+  }
+
+  std::string confirm_to(std::uint64_t seq) override {
+    return confirms_->reply_for(seq);
+  }
+
+private:
+  std::shared_ptr<transport::connection> conn_;
+  std::unique_ptr<transport::publisher> pub_;
+  std::unique_ptr<transport::ack_confirmations> confirms_;
+  std::unique_ptr<transport::subscription> cancels_;
+  std::unique_ptr<fetcher> fetch_;
+};
+
 void try_bind(dispatcher_actor* self) {
   auto& st = self->state;
+  if (st.cfg.port) { // a test's: nothing to bind
+    st.port = st.cfg.port;
+    if (st.cfg.on_ready)
+      st.cfg.on_ready(true);
+    update_capacity(self);
+    return;
+  }
   auto consumer = transport::pull_consumer::bind(st.cfg.conn, st.cfg.names.tasks_stream(),
                                                  transport::wire::subjects::consumer(st.cfg.role));
   if (!consumer) {
@@ -63,12 +124,12 @@ void try_bind(dispatcher_actor* self) {
     self->delayed_send(self, milliseconds{1000}, bind_atom::value);
     return;
   }
-  st.pub = std::move(*pub);
-  st.confirms = std::move(*confirms);
-  st.cancels = std::move(*cancels);
-  st.fetch = std::make_shared<fetcher>(
+  auto port = std::make_shared<nats_port>(st.cfg.conn, std::move(*pub), std::move(*confirms),
+                                          std::move(*cancels));
+  port->start_fetching(std::make_unique<fetcher>(
     std::move(*consumer), caf::actor_cast<caf::actor>(self), st.cfg.fetch_expiry,
-    [cfg = st.cfg](message_ptr m) { return screen(cfg, std::move(m)); });
+    [cfg = st.cfg](message_ptr m) { return screen(cfg, std::move(m)); }));
+  st.port = std::move(port);
   if (st.cfg.on_ready)
     st.cfg.on_ready(true);
   update_capacity(self);
@@ -105,7 +166,7 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
   self->send(self, tick_atom::value);
   return {
     [self](bind_atom) {
-      if (!self->state.fetch)
+      if (!self->state.port)
         try_bind(self);
     },
     [self](register_atom, const caf::actor& worker) {
@@ -124,8 +185,8 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
       // Lower the capacity before the messages stop counting as in transit: the other order
       // lets the fetch thread see a free slot that one of them is about to take.
       update_capacity(self);
-      if (st.fetch)
-        st.fetch->delivered(batch);
+      if (st.port)
+        st.port->delivered(batch);
     },
     [self](done_atom, job_done& d) { on_done(self, d); },
     [self](stored_atom, const store_outcome& o) { on_stored(self, o); },

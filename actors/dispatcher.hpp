@@ -5,20 +5,52 @@
 // (retry), or dead letter stored + term.
 #pragma once
 
+#include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "transport/connection.hpp"
+#include "transport/publisher.hpp"
 #include "transport/wire/envelope.hpp"
 #include "transport/wire/subjects.hpp"
 
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace smith::actors {
+
+/// What the dispatcher does to the world besides acknowledging task messages (those go to each
+/// message's ack_sink): it stores results and dead letters, announces started tasks, and tells
+/// its fetch thread what it can take. A worker's dispatcher builds the NATS one when it binds
+/// its consumer. A test passes its own in dispatcher_config::port and plays the fetch thread
+/// and the publisher itself, by sending the dispatcher their messages (deliver_atom,
+/// stored_atom, settled_atom): the state machine then runs without a server.
+class dispatcher_port {
+public:
+  virtual ~dispatcher_port() = default;
+
+  /// Publishes `out` without waiting; its outcome comes back as stored_atom with `ref`. An
+  /// error means it was not sent (and no stored_atom follows).
+  virtual transport::expected<void> store(const transport::outgoing& out, std::uint64_t ref) = 0;
+
+  /// Waits up to `timeout` until every store has its outcome (at the end of a drain).
+  virtual void wait_stored(std::chrono::milliseconds timeout) = 0;
+
+  /// Publishes a core NATS event (`started`).
+  virtual void announce(const std::string& subject, const std::string& body) = 0;
+
+  /// The fetch thread's side: see fetcher::set_capacity, fetcher::delivered, fetcher::stop.
+  virtual void set_capacity(std::int64_t deliveries) = 0;
+  virtual void delivered(const delivery_batch& batch) = 0;
+  virtual void stop_fetching() = 0;
+
+  /// The subject on which the server confirms the ack or term of stream sequence `seq`.
+  virtual std::string confirm_to(std::uint64_t seq) = 0;
+};
 
 struct dispatcher_config {
   std::string role;
@@ -36,6 +68,8 @@ struct dispatcher_config {
   std::shared_ptr<actors::metrics> stats;
   /// Called with true once the consumer is bound, false when it is lost or draining.
   std::function<void(bool)> on_ready;
+  /// Set by tests only: the dispatcher uses it instead of binding to NATS (`conn` unused).
+  std::shared_ptr<dispatcher_port> port;
 };
 
 /// Spawns the dispatcher (detached: it has its own thread) from its supervisor.

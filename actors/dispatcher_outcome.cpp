@@ -45,7 +45,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
   // Kept (moved, not copied) for publishing again after a store that timed out.
   auto submit = [&](transport::outgoing out) {
     const auto& kept = e.outs.emplace_back(std::move(out));
-    if (auto r = st.pub->publish_async(kept, seq); r)
+    if (auto r = st.port->store(kept, seq); r)
       ++e.stores_pending;
     else
       e.store_failed = true;
@@ -169,7 +169,7 @@ namespace {
 
 void settle(dispatcher_actor* self, std::uint64_t seq, entry& e) {
   auto& st = self->state;
-  auto reply = st.confirms && st.draining ? st.confirms->reply_for(seq) : std::string{};
+  auto reply = st.draining ? st.port->confirm_to(seq) : std::string{};
   auto sent = e.finally == entry::then::ack ? e.msg->ack(reply) : e.msg->term(reply);
   if (!sent || reply.empty()) {
     finish(self, seq, e.outcome_name.empty() ? "failed" : e.outcome_name);
@@ -188,14 +188,18 @@ void on_stored(dispatcher_actor* self, const store_outcome& o) {
     return;
   auto& e = it->second;
   if (!o.ok) {
-    (o.retryable ? e.store_retry : e.store_failed) = true;
-    if (o.retryable) // published again with the same ids: nothing failed yet
+    if (o.retryable) { // published again with the same ids: nothing failed yet
+      e.store_retry = true;
       SMITH_LOG(log(), warn, "storing a result timed out; publishing it again",
                 {"task_id", task_id(e)}, {"trace_id", trace_id(e.msg)},
                 {"error_type", "store_retry"}, {"error", o.error});
-    else
+    } else { // the attempt is retried, and its task_duration line says why
+      e.store_failed = true;
+      e.error_type = "store_failed";
+      e.error = o.error;
       SMITH_LOG(log(), error, "storing a result failed", {"task_id", task_id(e)},
                 {"trace_id", trace_id(e.msg)}, {"error_type", "store_failed"}, {"error", o.error});
+    }
   }
   if (--e.stores_pending > 0)
     return;
@@ -222,7 +226,7 @@ void on_restore(dispatcher_actor* self, std::uint64_t seq) {
     return;
   auto& e = it->second;
   for (const auto& out : e.outs)
-    if (st.pub->publish_async(out, seq))
+    if (st.port->store(out, seq))
       ++e.stores_pending;
   if (e.stores_pending == 0) // no room to publish (backpressure): try again shortly
     self->delayed_send(self, restore_pause, restore_atom::value, seq);

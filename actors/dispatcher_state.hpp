@@ -6,11 +6,7 @@
 #pragma once
 
 #include "actors/dispatcher.hpp"
-#include "actors/fetcher.hpp"
 #include "actors/messages.hpp"
-#include "transport/ack_confirmations.hpp"
-#include "transport/publisher.hpp"
-#include "transport/subscription.hpp"
 
 #include <caf/all.hpp>
 
@@ -60,14 +56,11 @@ struct entry {
 
 struct dispatcher_state {
   dispatcher_config cfg;
-  std::unique_ptr<transport::publisher> pub;
-  std::unique_ptr<transport::ack_confirmations> confirms;
-  std::shared_ptr<fetcher> fetch;
+  std::shared_ptr<dispatcher_port> port;         // set once bound
   std::map<std::uint64_t, entry> inflight;       // by stream sequence
   std::map<caf::actor_addr, std::uint64_t> busy; // worker → the seq it runs
   std::deque<caf::actor> idle;
   std::deque<delivery> waiting; // delivered while no worker was idle (prefetched)
-  std::unique_ptr<transport::subscription> cancels;
   // Task ids cancelled lately: a task delivered after its cancel notice never starts.
   std::map<std::string, clock_type::time_point, std::less<>> cancelled_ids;
   // Attempts whose handler is done and whose outcome is being stored or settled. They hold no
@@ -90,7 +83,7 @@ struct dispatcher_state {
   /// A dispatcher that ends with work in hand (a drain past its timeout, a crash, a restart)
   /// hands it back at once: running and storing attempts and parked deliveries are nak'd
   /// (a redelivery whose result did get stored is acked, not run), handlers are told to stop.
-  /// The fetcher, destroyed after this, hands back what was still in transit.
+  /// The port's fetcher, destroyed after this, hands back what was still in transit.
   ~dispatcher_state();
 };
 

@@ -3,7 +3,6 @@
 
 #include "actors/log.hpp"
 #include "transport/clock.hpp"
-#include "transport/subscription.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -21,7 +20,7 @@ milliseconds retry_delay(const dispatcher_config& cfg, std::uint32_t attempt) {
 
 void update_capacity(dispatcher_actor* self) {
   auto& st = self->state;
-  if (!st.fetch)
+  if (!st.port)
     return;
   auto idle = static_cast<std::int64_t>(st.idle.size());
   auto workers = idle + static_cast<std::int64_t>(st.busy.size());
@@ -34,7 +33,7 @@ void update_capacity(dispatcher_actor* self) {
   auto free = idle + prefetch - static_cast<std::int64_t>(st.waiting.size());
   if (st.draining || st.storing >= settle_window)
     free = 0;
-  st.fetch->set_capacity(std::max<std::int64_t>(free, 0));
+  st.port->set_capacity(std::max<std::int64_t>(free, 0));
   st.cfg.stats->set_in_flight(static_cast<std::int64_t>(st.busy.size()));
 }
 
@@ -46,10 +45,10 @@ void check_drained(dispatcher_actor* self) {
   for (auto& [seq, e] : st.inflight)
     running = running || e.ph == entry::phase::running;
   if (!running && (st.inflight.empty() || st.drain_expired)) {
-    if (st.pub)
-      (void)st.pub->wait_complete(milliseconds{5000});
-    if (st.fetch)
-      st.fetch->stop();
+    if (st.port) {
+      st.port->wait_stored(milliseconds{5000});
+      st.port->stop_fetching();
+    }
     self->quit(caf::exit_reason::normal);
   }
 }
@@ -147,7 +146,7 @@ void on_announce(dispatcher_actor* self) {
                                {"type", e.task->type},
                                {"ts_ms", e.started_ms}}
                   .dump();
-    (void)transport::publish_core(*st.cfg.conn, st.cfg.names.event(e.task->id), body);
+    st.port->announce(st.cfg.names.event(e.task->id), body);
   }
   st.announce_armed = more;
   if (more)

@@ -238,4 +238,30 @@ int64_t connection::reconnect_delay(natsConnection*, int attempts, void* self) {
   return delay;
 }
 
+expected<void> connection::send_ack(const char* reply, std::string_view body,
+                                    std::string_view confirm_to) {
+  natsStatus st;
+  if (confirm_to.empty()) {
+    st = natsConnection_Publish(native(), reply, body.data(), static_cast<int>(body.size()));
+  } else {
+    std::string confirm{confirm_to}; // nats.c wants it NUL-terminated
+    st = natsConnection_PublishRequest(native(), reply, confirm.c_str(), body.data(),
+                                       static_cast<int>(body.size()));
+  }
+  if (st != NATS_OK)
+    return from_nats(st, "publish to " + std::string{reply});
+  return {};
+}
+
+expected<void> connection::request_ack(const char* reply, std::string_view body,
+                                       std::chrono::milliseconds timeout) {
+  natsMsg* resp = nullptr;
+  auto st = natsConnection_Request(&resp, native(), reply, body.data(),
+                                   static_cast<int>(body.size()), timeout.count());
+  msg_handle hold{resp};
+  if (st != NATS_OK)
+    return from_nats(st, "request to " + std::string{reply});
+  return {};
+}
+
 } // namespace smith::transport

@@ -3,6 +3,7 @@
 // layers observe through listeners.
 #pragma once
 
+#include "transport/ack_sink.hpp"
 #include "transport/config.hpp"
 #include "transport/expected.hpp"
 #include "transport/handle.hpp"
@@ -39,7 +40,7 @@ struct connection_event {
   std::string detail; ///< the server URL, or the error text
 };
 
-class connection {
+class connection final : public ack_sink {
 public:
   using listener = std::function<void(const connection_event&)>;
 
@@ -47,7 +48,7 @@ public:
   /// connection keeps trying and reports `reconnected` once it gets through.
   static expected<std::shared_ptr<connection>> connect(const connection_config& cfg);
 
-  ~connection();
+  ~connection() override;
 
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -85,6 +86,12 @@ public:
 
   /// Closes now. Idempotent.
   void close();
+
+  /// A delivered message's acknowledgement (ack_sink): published to its reply subject.
+  expected<void> send_ack(const char* reply, std::string_view body,
+                          std::string_view confirm_to) override;
+  expected<void> request_ack(const char* reply, std::string_view body,
+                             std::chrono::milliseconds timeout) override;
 
   /// Keeps `obj` alive as long as this connection: for state that nats.c callbacks of this
   /// connection may still reach after its owner is gone.

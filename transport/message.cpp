@@ -1,7 +1,4 @@
 #include "transport/message.hpp"
-#include "transport/nats_error.hpp"
-
-#include "transport/connection.hpp"
 
 #include <array>
 #include <charconv>
@@ -54,18 +51,18 @@ std::optional<delivery_info> parse_ack_subject(std::string_view reply) {
   return info;
 }
 
-message::message(msg_handle msg, std::shared_ptr<connection> conn, delivery_info info)
-  : msg_(std::move(msg)), conn_(std::move(conn)), info_(info) {
+message::message(msg_handle msg, std::shared_ptr<ack_sink> acks, delivery_info info)
+  : msg_(std::move(msg)), acks_(std::move(acks)), info_(info) {
 }
 
 message::message(message&& other) noexcept
-  : msg_(std::move(other.msg_)), conn_(std::move(other.conn_)), info_(other.info_),
+  : msg_(std::move(other.msg_)), acks_(std::move(other.acks_)), info_(other.info_),
     done_(other.done_.load()) {
 }
 
 message& message::operator=(message&& other) noexcept {
   msg_ = std::move(other.msg_);
-  conn_ = std::move(other.conn_);
+  acks_ = std::move(other.acks_);
   info_ = other.info_;
   done_ = other.done_.load();
   return *this;
@@ -96,20 +93,14 @@ expected<void> message::send(std::string_view body, bool final, const char* verb
     return error{errc::already_acked, std::string{verb} + " on stream sequence "
                                         + std::to_string(info_.stream_sequence)
                                         + ": the message was already acknowledged"};
-  const char* reply = natsMsg_GetReply(msg_.get());
-  natsStatus st;
-  if (confirm_to.empty()) {
-    st = natsConnection_Publish(conn_->native(), reply, body.data(), static_cast<int>(body.size()));
-  } else {
-    std::string confirm{confirm_to}; // nats.c wants it NUL-terminated
-    st = natsConnection_PublishRequest(conn_->native(), reply, confirm.c_str(), body.data(),
-                                       static_cast<int>(body.size()));
-  }
-  if (st != NATS_OK) {
+  auto sent = acks_->send_ack(natsMsg_GetReply(msg_.get()), body, confirm_to);
+  if (!sent) {
     if (final)
       done_ = false;
-    return from_nats(st, std::string{verb} + " stream sequence "
-                           + std::to_string(info_.stream_sequence));
+    return error{sent.error().code(),
+                 std::string{verb} + " stream sequence " + std::to_string(info_.stream_sequence)
+                   + ": " + sent.error().message(),
+                 sent.error().nats_status()};
   }
   return {};
 }
@@ -127,13 +118,13 @@ expected<void> message::ack_sync(std::chrono::milliseconds timeout) {
     return error{errc::already_acked, "ack_sync on stream sequence "
                                         + std::to_string(info_.stream_sequence)
                                         + ": the message was already acknowledged"};
-  natsMsg* resp = nullptr;
-  auto st = natsConnection_RequestString(&resp, conn_->native(), natsMsg_GetReply(msg_.get()),
-                                         "+ACK", timeout.count());
-  msg_handle hold{resp};
-  if (st != NATS_OK) {
+  auto answered = acks_->request_ack(natsMsg_GetReply(msg_.get()), "+ACK", timeout);
+  if (!answered) {
     done_ = false;
-    return from_nats(st, "ack_sync stream sequence " + std::to_string(info_.stream_sequence));
+    return error{answered.error().code(),
+                 "ack_sync stream sequence " + std::to_string(info_.stream_sequence) + ": "
+                   + answered.error().message(),
+                 answered.error().nats_status()};
   }
   return {};
 }

@@ -3,6 +3,7 @@
 // natsMsg_Ack* cannot be used on messages of a plain subscription.
 #pragma once
 
+#include "transport/ack_sink.hpp"
 #include "transport/expected.hpp"
 #include "transport/handle.hpp"
 
@@ -34,7 +35,8 @@ std::optional<delivery_info> parse_ack_subject(std::string_view reply);
 
 class message {
 public:
-  message(msg_handle msg, std::shared_ptr<connection> conn, delivery_info info);
+  /// `acks` takes this message's acknowledgements: the connection it arrived on.
+  message(msg_handle msg, std::shared_ptr<ack_sink> acks, delivery_info info);
 
   message(message&&) noexcept;
   message& operator=(message&&) noexcept;
@@ -97,7 +99,7 @@ private:
                       std::string_view confirm_to = {});
 
   msg_handle msg_;
-  std::shared_ptr<connection> conn_;
+  std::shared_ptr<ack_sink> acks_;
   delivery_info info_;
   std::atomic<bool> done_{false};
 };

@@ -34,7 +34,7 @@ spdlog::level::level_enum to_spdlog(level l) noexcept {
 // gathered for about a millisecond by a writer thread and written together. Any other line is
 // written at once, after those gathered before it; so is everything at exit and on flush().
 struct output {
-  static constexpr std::size_t write_at = 64 * 1024;
+  static constexpr std::size_t write_at = std::size_t{64} * 1024;
   static constexpr auto gather = std::chrono::milliseconds{1};
 
   std::mutex mtx;
