@@ -162,7 +162,8 @@ expected<void> connection::drain(std::chrono::milliseconds timeout) {
 }
 
 void connection::close() {
-  js_.reset();
+  // The JetStream context stays until the destructor: other threads may still hold it (a fetch
+  // thread's lookup racing an exit); on a closed connection its calls fail, nothing more.
   if (!conn_)
     return;
   closing_ = true;

@@ -248,6 +248,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     std::this_thread::sleep_for(exit_grace);
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
     (*conn)->close();
+    tp::logging::flush(); // _Exit runs no atexit handlers: gathered task lines go out now
     std::fflush(stdout);
     std::_Exit(3);
   }
