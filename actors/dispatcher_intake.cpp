@@ -29,37 +29,6 @@ std::uint32_t prior_attempts(const transport::wire::task& t) {
   return n;
 }
 
-void assign(dispatcher_actor* self, const message_ptr& m, task_ptr t) {
-  auto& st = self->state;
-  auto worker = st.idle.front();
-  st.idle.pop_front();
-  auto seq = m->stream_sequence();
-  entry e;
-  e.msg = m;
-  e.task = t;
-  e.cancelled = std::make_shared<std::atomic<bool>>(false);
-  e.worker = worker;
-  e.started = e.last_beat = clock_type::now();
-  e.started_ms = transport::unix_ms();
-  e.attempt = static_cast<std::uint32_t>(m->delivery_count());
-  e.prior_attempts = prior_attempts(*t);
-  e.deadline_ms = t->deadline_ms;
-  if (auto h = header_ms(*m, transport::wire::headers::deadline))
-    e.deadline_ms = e.deadline_ms ? std::min(*e.deadline_ms, *h) : *h;
-  auto cancelled = e.cancelled;
-  auto attempt = e.prior_attempts + e.attempt;
-  st.busy[worker.address()] = seq;
-  if (!st.announce_armed) {
-    st.announce_armed = true;
-    self->delayed_send(self, announce_after, announce_atom::value);
-  }
-  if (e.deadline_ms)
-    self->delayed_send(self, milliseconds{std::max<std::int64_t>(*e.deadline_ms - e.started_ms, 0)},
-                       deadline_atom::value, seq);
-  st.inflight.emplace(seq, std::move(e));
-  self->send(worker, run_atom::value, job{seq, std::move(t), attempt, cancelled});
-}
-
 // Whether the result of the task message at `seq` is stored: the last result on the task's
 // subject carries the Nats-Msg-Id the worker that ran this message gave it. A lookup that
 // fails says no: running again is better than losing the task.
@@ -112,9 +81,33 @@ entry unstarted(const delivery& d) {
   return e;
 }
 
+// Hands `d` to the first idle worker; `deadline` is the task's, from its body or header.
+void assign(dispatcher_actor* self, const delivery& d, std::optional<std::int64_t> deadline) {
+  auto& st = self->state;
+  auto worker = st.idle.front();
+  st.idle.pop_front();
+  auto seq = d.msg->stream_sequence();
+  auto e = unstarted(d);
+  e.cancelled = std::make_shared<std::atomic<bool>>(false);
+  e.worker = worker;
+  e.deadline_ms = deadline;
+  auto cancelled = e.cancelled;
+  auto attempt = e.prior_attempts + e.attempt;
+  st.busy[worker.address()] = seq;
+  if (!st.announce_armed) {
+    st.announce_armed = true;
+    self->delayed_send(self, announce_after, announce_atom::value);
+  }
+  if (deadline)
+    self->delayed_send(self, milliseconds{std::max<std::int64_t>(*deadline - e.started_ms, 0)},
+                       deadline_atom::value, seq);
+  st.inflight.emplace(seq, std::move(e));
+  self->send(worker, run_atom::value, job{seq, d.task, attempt, cancelled});
+}
+
 // Hands a screened delivery to an idle worker, unless it was cancelled or its deadline passed
 // while it waited.
-void start(dispatcher_actor* self, delivery d) {
+void start(dispatcher_actor* self, const delivery& d) {
   auto& st = self->state;
   auto seq = d.msg->stream_sequence();
   const auto& t = *d.task;
@@ -138,7 +131,7 @@ void start(dispatcher_actor* self, delivery d) {
     store(self, seq, ref, false, {}, false, "deadline exceeded");
     return;
   }
-  assign(self, d.msg, std::move(d.task));
+  assign(self, d, deadline);
 }
 
 } // namespace
@@ -184,7 +177,7 @@ void process(dispatcher_actor* self, delivery d) {
     st.waiting.push_back(std::move(d));
     return;
   }
-  start(self, std::move(d));
+  start(self, d);
 }
 
 void dispatch_waiting(dispatcher_actor* self) {
@@ -192,7 +185,7 @@ void dispatch_waiting(dispatcher_actor* self) {
   while (!st.idle.empty() && !st.waiting.empty()) {
     auto d = std::move(st.waiting.front());
     st.waiting.pop_front();
-    start(self, std::move(d));
+    start(self, d);
   }
 }
 

@@ -164,12 +164,21 @@ void logger::set_level(level l) noexcept {
   impl_->set_level(to_spdlog(l));
 }
 
-void logger::write(level l, std::string_view msg, std::initializer_list<field> fields) const {
-  if (l == level::off)
-    return;
+namespace {
+
+std::string make_body(std::string_view msg, std::initializer_list<field> fields) {
   std::string body;
   body.reserve(64 + msg.size() + 32 * fields.size());
   append_body(body, msg, std::span<const field>{fields.begin(), fields.size()});
+  return body;
+}
+
+} // namespace
+
+void logger::write(level l, std::string_view msg, std::initializer_list<field> fields) const {
+  if (l == level::off)
+    return;
+  auto body = make_body(msg, fields);
   impl_->log(to_spdlog(l), spdlog::string_view_t{body.data(), body.size()});
 }
 
@@ -177,9 +186,7 @@ void logger::write_gathered(level l, std::string_view msg,
                             std::initializer_list<field> fields) const {
   if (!enabled(l))
     return;
-  std::string body;
-  body.reserve(64 + msg.size() + 32 * fields.size());
-  append_body(body, msg, std::span<const field>{fields.begin(), fields.size()});
+  auto body = make_body(msg, fields);
   std::string line;
   line.reserve(body.size() + 96);
   append_line(line, std::chrono::system_clock::now(), l, name_, body);
