@@ -35,6 +35,8 @@
 namespace tp = smith::transport;
 using smith::bench::die;
 using smith::bench::must;
+using smith::bench::parse_counts;
+using smith::bench::positive;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
@@ -133,29 +135,6 @@ double percentile(const std::vector<double>& sorted, double q) {
   return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
 }
 
-std::vector<int> parse_list(const std::string& flag, const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in{text};
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    long n = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || n < 1 || n > 1'000'000)
-      die(flag + " wants a list of positive integers such as 1000,10000; got \"" + text + "\"");
-    out.push_back(static_cast<int>(n));
-  }
-  if (out.empty())
-    die(flag + " wants at least one value");
-  return out;
-}
-
-int positive(const std::string& flag, const std::string& text) {
-  auto values = parse_list(flag, text);
-  if (values.size() != 1)
-    die(flag + " wants one positive integer, got \"" + text + "\"");
-  return values.front();
-}
-
 args parse(int argc, char** argv) {
   args a;
   for (int i = 1; i < argc; ++i) {
@@ -174,11 +153,12 @@ args parse(int argc, char** argv) {
     else if (k == "--result-prefix")
       a.result_prefix = next();
     else if (k == "--rates")
-      a.rates = parse_list(k, next());
+      a.rates =
+        parse_counts(k, next(), 1'000'000, "a list of positive integers such as 1000,10000");
     else if (k == "--seconds")
-      a.seconds = positive(k, next());
+      a.seconds = positive(k, next(), 1'000'000);
     else if (k == "--workers")
-      a.workers = positive(k, next());
+      a.workers = positive(k, next(), 1'000'000);
     else if (k == "--system")
       a.system = next();
     else if (k == "--json")

@@ -1,6 +1,7 @@
 // Transport benchmark: the raw nats.c loop (async publish N tasks of 256 B, fetch, publish a
 // result, ack) against the same loop through smith::transport, in one process on one server.
 // Rounds alternate so both see the same machine; the ratio of medians is what we quote.
+#include "must.hpp"
 #include "raw_pipeline.hpp"
 #include "support/nats_server.hpp"
 #include "transport/connection.hpp"
@@ -24,6 +25,8 @@
 
 namespace tp = smith::transport;
 using smith::bench::die;
+using smith::bench::median;
+using smith::bench::must;
 using smith::bench::seconds_since;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -40,18 +43,6 @@ struct args {
 void check(natsStatus st, const char* what) {
   if (st != NATS_OK)
     die(std::string{what} + ": " + natsStatus_GetText(st) + " " + nats_GetLastError(nullptr));
-}
-
-template <class T>
-T must(tp::expected<T> v) {
-  if (!v)
-    die(v.error().to_string());
-  return std::move(*v);
-}
-
-void must(tp::expected<void> v) {
-  if (!v)
-    die(v.error().to_string());
 }
 
 // -- the same loop through smith::transport --------------------------------------------------
@@ -102,11 +93,6 @@ double run_ours(const std::string& url, int n, int batch, int round) {
   }
   must(pub->wait_complete(60s));
   return n / seconds_since(start);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 args parse(int argc, char** argv) {

@@ -32,7 +32,10 @@
 namespace tp = smith::transport;
 using smith::bench::die;
 using smith::bench::json_lines;
+using smith::bench::median;
 using smith::bench::must;
+using smith::bench::parse_counts;
+using smith::bench::positive;
 using smith::bench::seconds_since;
 using smith::bench::smith_workers;
 using clock_type = std::chrono::steady_clock;
@@ -126,12 +129,6 @@ private:
   int runs_ = 0;
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 // One group of workers: their rounds, and their memory idle and after load.
 struct group {
   int workers = 1;
@@ -207,30 +204,6 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
   return g;
 }
 
-std::vector<int> parse_list(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream in{text};
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    long n = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end != '\0' || n < 1 || n > 64)
-      die("--workers wants a list of counts from 1 to 64 such as 1,2,4; got \"" + text + "\"");
-    out.push_back(static_cast<int>(n));
-  }
-  if (out.empty())
-    die("--workers wants at least one count, such as 1,2,4");
-  return out;
-}
-
-int positive(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  long n = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || n < 1 || n > 100'000'000)
-    die(flag + " wants a positive integer, got \"" + text + "\"");
-  return static_cast<int>(n);
-}
-
 args parse(int argc, char** argv) {
   args a;
   for (int i = 1; i < argc; ++i) {
@@ -241,11 +214,11 @@ args parse(int argc, char** argv) {
       return argv[++i];
     };
     if (k == "--tasks")
-      a.tasks = positive(k, next());
+      a.tasks = positive(k, next(), 100'000'000);
     else if (k == "--rounds")
-      a.rounds = positive(k, next());
+      a.rounds = positive(k, next(), 100'000'000);
     else if (k == "--workers")
-      a.workers = parse_list(next());
+      a.workers = parse_counts(k, next(), 64, "a list of counts from 1 to 64 such as 1,2,4");
     else if (k == "--smith")
       a.smith = next();
     else if (k == "--json")
