@@ -50,9 +50,15 @@ TEST_CASE("a worker runs echo tasks and publishes their results") {
   CHECK(r->output == "hello 7");
   CHECK(r->attempts == 1);
   CHECK(r->worker.find(':') != std::string::npos);
-  CHECK(metric(w.metrics(), "smith_tasks_total") == 20);
+  // A result is visible once stored; the worker counts the task (and logs its line) when its
+  // publish ack comes back a moment later.
+  CHECK(wait_until([&] { return metric(w.metrics(), "smith_tasks_total") == 20; }, 10s));
   // Log lines carry what the operators' queries parse.
-  CHECK(w.log_text().find(R"("msg":"task_duration","task_id":"e-7")") != std::string::npos);
+  CHECK(wait_until(
+    [&] {
+      return w.log_text().find(R"("msg":"task_duration","task_id":"e-7")") != std::string::npos;
+    },
+    10s));
 }
 
 TEST_CASE("a crashing handler is retried after its actor restarts, and then succeeds") {
