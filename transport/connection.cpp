@@ -105,6 +105,11 @@ expected<std::shared_ptr<connection>> connection::connect(const connection_confi
     return err;
   }
   self->conn_.reset(nc);
+  if (st == NATS_OK)
+    if (auto ok = self->check_server(); !ok) {
+      self->close();
+      return ok.error();
+    }
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = cfg.request_timeout.count();
@@ -115,7 +120,29 @@ expected<std::shared_ptr<connection>> connection::connect(const connection_confi
 }
 
 bool connection::connected() const {
-  return conn_ && natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED;
+  return conn_ && !unsupported_ && natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CONNECTED;
+}
+
+std::optional<server_version> connection::server() const {
+  std::lock_guard guard{mtx_};
+  return server_;
+}
+
+expected<void> connection::check_server() {
+  auto url = connected_url();
+  auto v = probe_server_version(url, cfg_.connect_timeout);
+  if (!v) {
+    SMITH_LOG(log(), warn, "could not read the nats server's version", {"url", url},
+              {"error_type", to_string(v.error().code())}, {"error", v.error().message()});
+    return {};
+  }
+  {
+    std::lock_guard guard{mtx_};
+    server_ = *v;
+  }
+  auto ok = require_server(*v, minimum_server_version);
+  unsupported_ = !ok;
+  return ok;
 }
 
 std::string connection::connected_url() const {
@@ -201,6 +228,11 @@ void connection::on_reconnected(natsConnection*, void* self) {
   auto* c = static_cast<connection*>(self);
   c->reconnects_.fetch_add(1);
   auto url = c->connected_url();
+  // The server may be another one than before (a rolling upgrade, or a first connect retried):
+  // one too old is never used, and the log says why.
+  if (auto ok = c->check_server(); !ok)
+    SMITH_LOG(log(), error, "nats server not usable", {"url", url},
+              {"error_type", to_string(ok.error().code())}, {"error", ok.error().message()});
   SMITH_LOG(log(), info, "nats connected", {"url", url});
   c->emit(connection_event_kind::reconnected, url);
 }

@@ -7,6 +7,7 @@
 #include "transport/config.hpp"
 #include "transport/expected.hpp"
 #include "transport/handle.hpp"
+#include "transport/server_info.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -55,7 +56,11 @@ public:
 
   // -- properties -------------------------------------------------------------------------------
 
+  /// Connected, to a server of a supported version.
   bool connected() const;
+
+  /// The version of the server last connected to (its INFO line), once known.
+  std::optional<server_version> server() const;
 
   /// The URL of the server in use, empty while disconnected.
   std::string connected_url() const;
@@ -113,6 +118,10 @@ private:
 
   void emit(connection_event_kind kind, std::string detail);
 
+  /// Reads the connected server's version; an error when it is older than MisterSmith supports.
+  /// A version that cannot be read (a server that starts with TLS) is logged, not an error.
+  expected<void> check_server();
+
   static void on_disconnected(natsConnection* nc, void* self);
   static void on_reconnected(natsConnection* nc, void* self);
   static void on_closed(natsConnection* nc, void* self);
@@ -124,8 +133,10 @@ private:
   connection_handle conn_;
   js_handle js_;
   std::atomic<std::uint64_t> reconnects_{0};
-  std::atomic<bool> closing_{false}; // a disconnect we asked for is not worth a warning
-  std::mutex mtx_;
+  std::atomic<bool> closing_{false};     // a disconnect we asked for is not worth a warning
+  std::atomic<bool> unsupported_{false}; // the server in use is too old: never "connected"
+  std::optional<server_version> server_; // guarded by mtx_
+  mutable std::mutex mtx_;
   std::condition_variable closed_cv_;
   bool closed_ = false;
   std::uint64_t next_token_ = 1;

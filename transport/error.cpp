@@ -31,6 +31,8 @@ std::string_view to_string(errc code) noexcept {
       return "too_large";
     case errc::malformed:
       return "malformed";
+    case errc::unsupported:
+      return "unsupported";
     case errc::already_acked:
       return "already_acked";
     case errc::tls:

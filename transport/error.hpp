@@ -39,6 +39,8 @@ enum class errc : std::uint8_t {
   already_acked,
   /// TLS material or credentials could not be loaded or were refused. Not retryable.
   tls,
+  /// The server is older than what is asked of it needs. Not retryable.
+  unsupported,
   /// Anything else the library or the server reported. Not retryable.
   internal,
 };

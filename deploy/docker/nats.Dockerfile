@@ -1,31 +1,30 @@
-# A nats-server image built from Debian's nats-server package, for machines that cannot pull
-# the official image (compose uses ${NATS_IMAGE:-nats:2.10-alpine}; deploy/docker/build makes
-# this one as mistersmith/nats:local). It holds the server, the libraries it loads, and
-# busybox for `sh` and `wget`, so the compose health checks are the same commands as with the
-# official alpine image. The entrypoint is nats-server: `command: ["--config", ...]` works
-# with both images.
+# The pinned nats-server release (deploy/nats/server-requirements.txt) as an image, for machines
+# that cannot pull the official one (compose uses ${NATS_IMAGE:-nats:2.15.1-alpine};
+# deploy/docker/build --nats makes this one as mistersmith/nats:local). The build context is
+# only the binary that scripts/install-nats-server installed (checked against its sha256 by
+# pip); it is static, so the image holds it, busybox for `sh` and `wget` (the compose health
+# checks are the same commands as with the official alpine image) and CA certificates. The
+# entrypoint is nats-server: `command: ["--config", ...]` works with both images.
 ARG BUILD_IMAGE=debian:bookworm
 ARG RUNTIME_BASE=scratch
 
 FROM ${BUILD_IMAGE} AS build
+ARG NATS_VERSION
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends nats-server busybox-static ca-certificates \
+ && apt-get install -y -qq --no-install-recommends busybox-static ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+COPY nats-server /rootfs/usr/bin/nats-server
 RUN set -eu; r=/rootfs; \
-    mkdir -p "$r/usr/bin" "$r/bin" "$r/etc/ssl/certs" "$r/etc/nats" "$r/data" "$r/tmp"; \
-    cp /usr/sbin/nats-server "$r/usr/bin/nats-server"; \
-    for f in $(ldd /usr/sbin/nats-server | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do \
-      mkdir -p "$r$(dirname "$f")"; cp -L "$f" "$r$f"; \
-    done; \
+    mkdir -p "$r/bin" "$r/etc/ssl/certs" "$r/etc/nats" "$r/data" "$r/tmp"; \
     cp /bin/busybox "$r/bin/busybox"; \
     for tool in sh wget sleep cat ls; do ln -s busybox "$r/bin/$tool"; done; \
     cp /etc/ssl/certs/ca-certificates.crt "$r/etc/ssl/certs/"; \
     printf 'root:x:0:0:root:/root:/sbin/nologin\nnats:x:10002:10002:nats:/data:/sbin/nologin\n' > "$r/etc/passwd"; \
     printf 'root:x:0:\nnats:x:10002:\n' > "$r/etc/group"; \
     printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$r/etc/nsswitch.conf"; \
-    chown 10002:10002 "$r/data"; chmod 1777 "$r/tmp"; \
-    "$r/usr/bin/nats-server" --version
+    chown 10002:10002 "$r/data"; chmod 1777 "$r/tmp"; chmod 0755 "$r/usr/bin/nats-server"; \
+    "$r/usr/bin/nats-server" --version | grep -qx "nats-server: v${NATS_VERSION:?}"
 
 FROM ${RUNTIME_BASE}
 COPY --from=build /rootfs/ /

@@ -40,7 +40,18 @@ std::string find_executable(const std::string& name) {
     if (std::filesystem::is_regular_file(candidate, ec) && access(candidate.c_str(), X_OK) == 0)
       return candidate.string();
   }
-  throw std::runtime_error(name + " not found on PATH: run scripts/install-deps");
+  throw std::runtime_error(name + " not found on PATH: run scripts/install-nats-server");
+}
+
+// SMITH_NATS_SERVER (set by the build for every test), else the first nats-server on PATH.
+std::string server_executable() {
+  const char* set = std::getenv("SMITH_NATS_SERVER");
+  if (set == nullptr || *set == '\0')
+    return find_executable("nats-server");
+  if (access(set, X_OK) != 0)
+    throw std::runtime_error(std::string{"SMITH_NATS_SERVER="} + set
+                             + " is not an executable: run scripts/install-nats-server");
+  return set;
 }
 
 std::string next_server_name() {
@@ -102,7 +113,7 @@ int free_port() {
 nats_server::nats_server(server_options options)
   : fixed_port_(options.port != 0), fixed_monitor_port_(options.monitor_port != 0),
     fixed_cluster_port_(options.cluster_port != 0), options_(std::move(options)),
-    executable_(find_executable("nats-server")), dir_("nats-server-") {
+    executable_(server_executable()), dir_("nats-server-") {
   if (options_.name.empty())
     options_.name = next_server_name();
   for (int attempt = 1;; ++attempt) {

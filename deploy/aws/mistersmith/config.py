@@ -90,7 +90,7 @@ class NatsSpec:
     # "cluster":  three nats-server services on ECS (one task each, R3 streams);
     # "external": an existing NATS (a managed service) reached with a credentials file.
     mode: str = "cluster"
-    image: str = "nats:2.10-alpine"
+    image: str = "nats:2.15.1-alpine"
     cpu: int = 1024
     memory_mib: int = 2048
     ephemeral_storage_gib: int = 21  # 21..200; the JetStream store lives here (not on EFS)

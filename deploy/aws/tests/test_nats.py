@@ -55,7 +55,7 @@ def test_unique_server_names_and_full_routes(prod_json):
 
 def test_server_flags(prod_json):
     c = nats_container(prod_json, "nats-0")
-    assert c["Image"] == "nats:2.10-alpine"
+    assert c["Image"] == "nats:2.15.1-alpine"
     assert c["EntryPoint"] == ["/bin/sh", "-c"]
     script = c["Command"][0]
     for flag in ("--cluster_name", '--cluster "nats://0.0.0.0:', "--routes", "--name", " -js ",

@@ -3,7 +3,13 @@
 #include "transport/wire/headers.hpp"
 
 #include <mutex>
+#include <thread>
 #include <vector>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace smith::testing;
 
@@ -37,7 +43,104 @@ struct event_log {
   }
 };
 
+// A listener that speaks just enough of the NATS protocol for nats.c to connect (INFO first,
+// PONG to each PING) and says it is the given version: a server too old for us to start.
+class old_server {
+public:
+  explicit old_server(std::string version, int port = 0) : version_(std::move(version)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int yes = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = ntohs(addr.sin_port);
+    REQUIRE(::listen(fd_, 8) == 0);
+    thread_ = std::thread{[this] { serve(); }};
+  }
+  ~old_server() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const {
+    return "nats://127.0.0.1:" + std::to_string(port_);
+  }
+
+private:
+  void serve() {
+    std::vector<pollfd> fds{{fd_, POLLIN, 0}};
+    while (!stop_) {
+      if (::poll(fds.data(), fds.size(), 50) <= 0)
+        continue;
+      for (std::size_t i = 0; i < fds.size(); ++i) {
+        if ((fds[i].revents & (POLLIN | POLLHUP)) == 0)
+          continue;
+        if (i == 0) {
+          int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+          auto info = "INFO {\"server_id\":\"OLD\",\"version\":\"" + version_
+                      + "\",\"proto\":1,\"headers\":true,\"max_payload\":1048576}\r\n";
+          (void)::send(c, info.data(), info.size(), MSG_NOSIGNAL);
+          fds.push_back({c, POLLIN, 0});
+          continue;
+        }
+        char buf[4096];
+        auto n = ::recv(fds[i].fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+          ::close(fds[i].fd);
+          fds[i].fd = -1; // poll skips it
+          continue;
+        }
+        if (std::string_view{buf, static_cast<std::size_t>(n)}.find("PING") != std::string::npos)
+          (void)::send(fds[i].fd, "PONG\r\n", 6, MSG_NOSIGNAL);
+      }
+    }
+    for (std::size_t i = 1; i < fds.size(); ++i)
+      if (fds[i].fd >= 0)
+        ::close(fds[i].fd);
+  }
+
+  std::string version_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 } // namespace
+
+TEST_CASE("the connection knows the server's version, and refuses one older than supported") {
+  single_server s;
+  auto v = s.conn->server();
+  REQUIRE(v.has_value());
+  CHECK(*v >= tp::minimum_server_version);
+
+  old_server old{"2.9.10"};
+  tp::connection_config cc;
+  cc.servers = {old.url()};
+  cc.retry_on_failed_connect = false;
+  auto refused = tp::connection::connect(cc);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code() == tp::errc::unsupported);
+  CHECK(refused.error().message().find("2.9.10") != std::string::npos);
+  CHECK(refused.error().message().find(tp::minimum_server_version.str()) != std::string::npos);
+
+  // Started before the server came up: connected to it, but never "connected" for our use.
+  auto port = free_port();
+  cc.servers = {"nats://127.0.0.1:" + std::to_string(port)};
+  cc.retry_on_failed_connect = true;
+  auto late = tp::connection::connect(cc);
+  REQUIRE_MESSAGE(late.has_value(), late.error().to_string());
+  CHECK_FALSE((*late)->server().has_value());
+  old_server later{"2.9.10", port};
+  CHECK(wait_until([&] { return (*late)->server().has_value(); }, 10s));
+  CHECK((*late)->server() == tp::server_version{2, 9, 10});
+  CHECK_FALSE((*late)->connected());
+}
 
 TEST_CASE("user and password log in; a wrong password is refused and not retryable") {
   nats_server server{with_config("authorization { user: smith, password: s3cret }")};
