@@ -34,8 +34,8 @@ std::uint32_t prior_attempts(const transport::wire::task& t) {
 // fails says no: running again is better than losing the task.
 bool outcome_stored(const dispatcher_config& cfg, const transport::wire::task& t,
                     std::uint64_t seq) {
-  auto last =
-    transport::last_message(*cfg.conn, cfg.names.results_stream(), cfg.names.result(t.id));
+  auto last = transport::last_message(*cfg.conn, cfg.names.results_stream(),
+                                      cfg.names.result(cfg.role, t.id));
   if (!last || !*last)
     return false;
   auto id = (*last)->header(transport::wire::headers::msg_id);
@@ -44,11 +44,30 @@ bool outcome_stored(const dispatcher_config& cfg, const transport::wire::task& t
 
 } // namespace
 
+namespace {
+
+// Why the subject of a task message is not <prefix>.task.<role>.<type>.<id> for its body's type
+// and id (wire version 2), or empty.
+std::string subject_fault(const dispatcher_config& cfg, std::string_view subject,
+                          const transport::wire::task* t) {
+  auto addr = cfg.names.parse_task(subject);
+  if (!addr)
+    return "task subject " + std::string{subject} + " is not " + cfg.names.prefix()
+           + ".task.<role>.<type>.<id> (wire version 2 puts the task id last)";
+  if (t != nullptr && (addr->type != t->type || addr->id != t->id))
+    return "task subject " + std::string{subject} + " does not match the body's type \"" + t->type
+           + "\" and id \"" + t->id + "\"";
+  return {};
+}
+
+} // namespace
+
 std::optional<delivery> screen(const dispatcher_config& cfg, message_ptr m) {
   delivery d;
   auto decoded = transport::wire::decode_task(m->data(), cfg.limits);
-  if (!decoded) {
-    d.malformed = decoded.error().message();
+  auto fault = subject_fault(cfg, m->subject(), decoded ? &*decoded : nullptr);
+  if (!fault.empty() || !decoded) {
+    d.malformed = fault.empty() ? decoded.error().message() : fault;
     d.msg = std::move(m);
     return d;
   }
@@ -165,11 +184,6 @@ void process(dispatcher_actor* self, delivery d) {
     e.error = d.malformed;
     auto& ref = st.inflight.emplace(seq, std::move(e)).first->second;
     store(self, seq, ref, false, {}, true, "undecodable task body: " + d.malformed);
-    return;
-  }
-  if (auto nb = header_ms(*m, transport::wire::headers::not_before);
-      nb && *nb > transport::unix_ms()) {
-    (void)m->nak(milliseconds{*nb - transport::unix_ms()});
     return;
   }
   if (st.idle.empty()) {

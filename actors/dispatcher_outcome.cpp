@@ -64,7 +64,8 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     r.started_ms = e.started_ms;
     r.finished_ms = transport::unix_ms();
     auto trace = e.msg->header(transport::wire::headers::traceparent);
-    auto out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
+    auto out =
+      transport::result_message(st.cfg.names, st.cfg.role, r, trace ? *trace : std::string_view{});
     // The results stream refuses a message over SMITH_MAX_MSG_BYTES (headers included): such
     // an output would fail to store on every attempt. It fails once, saying why.
     constexpr std::size_t header_room = 1024;
@@ -81,7 +82,8 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
       e.outcome_name = "failed";
       e.error_type = "output_too_large";
       e.error = *r.error;
-      out = transport::result_message(st.cfg.names, r, trace ? *trace : std::string_view{});
+      out = transport::result_message(st.cfg.names, st.cfg.role, r,
+                                      trace ? *trace : std::string_view{});
     }
     out.msg_id = transport::result_msg_id(seq);
     submit(std::move(out));

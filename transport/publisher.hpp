@@ -38,19 +38,28 @@ struct outgoing {
 
 /// Extra headers a task may carry.
 struct task_headers {
-  std::optional<std::int64_t> not_before_ms; ///< Smith-Not-Before
-  std::string traceparent;                   ///< W3C trace context
+  /// Not before this unix ms: the task goes to <prefix>.schedule.<role>.<type>.<id> as a
+  /// message schedule ("@at", nats-server 2.12+) that the server publishes to its task subject
+  /// when due.
+  std::optional<std::int64_t> not_before_ms;
+  std::string traceparent; ///< W3C trace context
 };
 
-/// The message for `t` on <prefix>.task.<role>.<type>, with the headers of docs/WIRE.md.
+/// The message for `t` on <prefix>.task.<role>.<type>.<id>, with the headers of docs/WIRE.md.
 /// Refuses a role, type or id that cannot stand in a subject.
 expected<outgoing> task_message(const wire::subjects& names, std::string_view role,
                                 const wire::task& t, const task_headers& extra = {});
 
-/// The message for `r` on <prefix>.result.<id>, without a Nats-Msg-Id: the writer sets
+/// The message for `r` on <prefix>.result.<role>.<id>, without a Nats-Msg-Id: the writer sets
 /// result_msg_id() of the task message it ends.
-outgoing result_message(const wire::subjects& names, const wire::result& r,
+outgoing result_message(const wire::subjects& names, std::string_view role, const wire::result& r,
                         std::string_view traceparent = {});
+
+/// Unix ms as RFC 3339 in UTC with milliseconds: 2026-11-29T07:31:28.387Z.
+std::string rfc3339_ms(std::int64_t unix_ms);
+
+/// RFC 3339 in UTC ("Z", any fraction of a second) → unix ms; nullopt for anything else.
+std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
 
 /// The Nats-Msg-Id of the result that ends the task message at `task_seq` in SMITH_TASKS:
 /// a store retried after a lost ack, or a second worker finishing a redelivery of the same

@@ -106,6 +106,29 @@ expected<stream_state> stream_info(const connection& conn, const std::string& st
 
 expected<std::optional<stored_message>>
 last_message(const connection& conn, const std::string& stream, const std::string& subject) {
+  if (subject.find_first_of("*>") == std::string::npos) {
+    // The subject goes in the API subject ($JS.API.DIRECT.GET.<stream>.<subject>), not in a
+    // JSON body: a NATS user can then be allowed to read only some subjects (a worker its own
+    // role's results).
+    auto api = "$JS.API.DIRECT.GET." + stream + "." + subject;
+    auto what = "last message of " + subject + " in " + stream;
+    natsMsg* raw = nullptr;
+    auto st = natsConnection_Request(&raw, conn.native(), api.c_str(), nullptr, 0,
+                                     conn.config().request_timeout.count());
+    msg_handle hold{raw};
+    if (st != NATS_OK)
+      return from_nats(st, what);
+    const char* status = nullptr;
+    if (natsMsgHeader_Get(raw, "Status", &status) == NATS_OK && status != nullptr) {
+      if (std::string_view{status} == "404")
+        return std::optional<stored_message>{};
+      const char* desc = nullptr;
+      natsMsgHeader_Get(raw, "Description", &desc);
+      return error{std::string_view{status} == "408" ? errc::timeout : errc::internal,
+                   what + ": status " + status + " " + (desc != nullptr ? desc : "")};
+    }
+    return std::optional<stored_message>{convert(raw, true)};
+  }
   jsDirectGetMsgOptions opts;
   jsDirectGetMsgOptions_Init(&opts);
   opts.LastBySubject = subject.c_str();

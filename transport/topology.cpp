@@ -4,6 +4,8 @@
 #include "transport/connection.hpp"
 #include "transport/wire/subjects.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 namespace smith::transport {
@@ -11,27 +13,12 @@ namespace smith::transport {
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
+using json = nlohmann::json;
 
 namespace {
 
 std::int64_t ns(milliseconds d) {
   return duration_cast<nanoseconds>(d).count();
-}
-
-std::string_view name_of(jsRetentionPolicy p) {
-  switch (p) {
-    case js_LimitsPolicy:
-      return "limits";
-    case js_InterestPolicy:
-      return "interest";
-    case js_WorkQueuePolicy:
-      return "workqueue";
-  }
-  return "unknown";
-}
-
-jsRetentionPolicy to_native(retention r) {
-  return r == retention::work_queue ? js_WorkQueuePolicy : js_LimitsPolicy;
 }
 
 error conflict(const std::string& what, std::string_view field, std::string_view server,
@@ -51,99 +38,115 @@ applied drifted(applied out, std::vector<std::string> fields) {
 
 // -- streams -------------------------------------------------------------------------------------
 
-struct native_stream {
-  jsStreamConfig cfg;
-  std::vector<const char*> subjects;
-};
-
-void fill(native_stream& n, const stream_spec& s) {
-  jsStreamConfig_Init(&n.cfg);
-  n.subjects.clear();
-  for (const auto& subj : s.subjects)
-    n.subjects.push_back(subj.c_str());
-  n.cfg.Name = s.name.c_str();
-  n.cfg.Subjects = n.subjects.data();
-  n.cfg.SubjectsLen = static_cast<int>(n.subjects.size());
-  n.cfg.Retention = to_native(s.retention);
-  n.cfg.Storage = js_FileStorage;
-  n.cfg.Replicas = s.replicas;
-  n.cfg.MaxAge = ns(s.max_age);
-  n.cfg.MaxMsgs = s.max_msgs;
-  n.cfg.Discard = s.discard_new ? js_DiscardNew : js_DiscardOld;
-  n.cfg.MaxMsgSize = s.max_msg_size;
-  n.cfg.Duplicates = ns(s.duplicate_window);
-  n.cfg.AllowDirect = s.allow_direct;
+// Streams are read and written as JSON through the JetStream API: nats.c 3.4.1's jsStreamConfig
+// has no allow_msg_schedules, and its update would send the stream without it (which the server
+// refuses once it is on).
+json to_json(const stream_spec& s) {
+  return json{{"name", s.name},
+              {"subjects", s.subjects},
+              {"retention", s.retention == retention::work_queue ? "workqueue" : "limits"},
+              {"storage", "file"},
+              {"num_replicas", s.replicas},
+              {"max_age", ns(s.max_age)},
+              {"max_msgs", s.max_msgs},
+              {"max_bytes", -1},
+              {"max_msgs_per_subject", -1},
+              {"max_consumers", -1},
+              {"discard", s.discard_new ? "new" : "old"},
+              {"max_msg_size", s.max_msg_size},
+              {"duplicate_window", ns(s.duplicate_window)},
+              {"allow_direct", s.allow_direct},
+              {"allow_msg_schedules", s.allow_msg_schedules}};
 }
 
 // Returns the fields that differ, or the error for one that cannot change.
-expected<std::vector<std::string>> diff(const jsStreamConfig& have, const jsStreamConfig& want) {
-  std::string what = std::string{"stream "} + want.Name;
-  if (have.Retention != want.Retention)
-    return conflict(what, "retention", name_of(have.Retention), name_of(want.Retention));
-  if (have.Storage != want.Storage)
-    return conflict(what, "storage", have.Storage == js_FileStorage ? "file" : "memory",
-                    want.Storage == js_FileStorage ? "file" : "memory");
+expected<std::vector<std::string>> diff(const json& have, const json& want) {
+  std::string what = "stream " + want["name"].get<std::string>();
+  for (const char* fixed : {"retention", "storage"})
+    if (have.value(fixed, "") != want[fixed])
+      return conflict(what, fixed, have.value(fixed, "(none)"), want[fixed].get<std::string>());
+  if (have.value("allow_msg_schedules", false) && !want["allow_msg_schedules"].get<bool>())
+    return conflict(what, "allow_msg_schedules", "true", "false");
   std::vector<std::string> fields;
-  std::vector<std::string> have_subjects(have.Subjects, have.Subjects + have.SubjectsLen);
-  std::vector<std::string> want_subjects(want.Subjects, want.Subjects + want.SubjectsLen);
-  std::sort(have_subjects.begin(), have_subjects.end());
-  std::sort(want_subjects.begin(), want_subjects.end());
-  if (have_subjects != want_subjects)
+  auto subjects = [](const json& j) {
+    auto v = j.value("subjects", std::vector<std::string>{});
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  if (subjects(have) != subjects(want))
     fields.emplace_back("subjects");
-  if (have.Replicas != want.Replicas)
-    fields.emplace_back("num_replicas");
-  if (have.MaxAge != want.MaxAge)
-    fields.emplace_back("max_age");
-  if (have.MaxMsgs != want.MaxMsgs)
-    fields.emplace_back("max_msgs");
-  if (have.Discard != want.Discard)
-    fields.emplace_back("discard");
-  if (have.MaxMsgSize != want.MaxMsgSize)
-    fields.emplace_back("max_msg_size");
-  if (have.Duplicates != want.Duplicates)
-    fields.emplace_back("duplicate_window");
-  if (have.AllowDirect != want.AllowDirect)
-    fields.emplace_back("allow_direct");
+  for (const char* key : {"num_replicas", "max_age", "max_msgs", "discard", "max_msg_size",
+                          "duplicate_window", "allow_direct", "allow_msg_schedules"}) {
+    // A field the server leaves out is at its zero value.
+    auto have_value = have.contains(key) ? have[key] : json{};
+    auto want_value = want[key];
+    bool same =
+      have_value == want_value
+      || (have_value.is_null() && (want_value == false || want_value == 0 || want_value == ""));
+    if (!same)
+      fields.emplace_back(key);
+  }
   return fields;
 }
 
+// One JetStream API request; the response's "error" becomes ours.
+expected<json> js_api(const connection& conn, const std::string& subject, const json& body,
+                      const std::string& what) {
+  auto text = body.is_null() ? std::string{} : body.dump();
+  natsMsg* raw = nullptr;
+  auto st =
+    natsConnection_Request(&raw, conn.native(), subject.c_str(), text.data(),
+                           static_cast<int>(text.size()), conn.config().request_timeout.count());
+  msg_handle reply{raw};
+  if (st != NATS_OK)
+    return from_nats(st, what);
+  auto out = json::parse(
+    std::string_view{natsMsg_GetData(raw), static_cast<std::size_t>(natsMsg_GetDataLength(raw))},
+    nullptr, false);
+  if (!out.is_object())
+    return error{errc::malformed, what + ": the server's answer is not a JSON object"};
+  if (out.contains("error") && out["error"].is_object()) {
+    const auto& e = out["error"];
+    auto description = e.value("description", std::string{"(no description)"});
+    return from_nats(NATS_ERR, what + ": " + description,
+                     static_cast<jsErrCode>(e.value("err_code", 0)));
+  }
+  return out;
+}
+
 expected<applied> apply_stream(const connection& conn, const stream_spec& spec, apply_mode mode) {
-  native_stream want;
-  fill(want, spec);
+  auto want = to_json(spec);
   applied out{"stream", spec.name, applied::change::unchanged, {}};
-  jsStreamInfo* raw = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto st = js_GetStreamInfo(&raw, conn.jetstream(), spec.name.c_str(), nullptr, &jerr);
-  stream_info_handle info{raw};
-  if (st == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) {
-    jsStreamInfo* created = nullptr;
-    jerr = static_cast<jsErrCode>(0);
-    st = js_AddStream(&created, conn.jetstream(), &want.cfg, nullptr, &jerr);
-    stream_info_handle hold{created};
-    if (st != NATS_OK)
-      return from_nats(st, "create stream " + spec.name, jerr);
+  auto info = js_api(conn, "$JS.API.STREAM.INFO." + spec.name, {}, "read stream " + spec.name);
+  if (!info && info.error().code() == errc::not_found) {
+    auto created =
+      js_api(conn, "$JS.API.STREAM.CREATE." + spec.name, want, "create stream " + spec.name);
+    if (!created)
+      return created.error();
+    if (spec.allow_msg_schedules
+        && !created->value("config", json::object()).value("allow_msg_schedules", false))
+      return error{errc::unsupported, "create stream " + spec.name
+                                        + ": the server ignored allow_msg_schedules. Hint: "
+                                          "delayed tasks need nats-server 2.12 or later"};
     out.what = applied::change::created;
     return out;
   }
-  if (st != NATS_OK)
-    return from_nats(st, "read stream " + spec.name, jerr);
-  auto fields = diff(*info->Config, want.cfg);
+  if (!info)
+    return info.error();
+  auto fields = diff(info->value("config", json::object()), want);
   if (!fields)
     return fields.error();
   if (fields->empty())
     return out;
   if (mode == apply_mode::create_only)
     return drifted(std::move(out), std::move(*fields));
-  jsStreamInfo* updated = nullptr;
-  jerr = static_cast<jsErrCode>(0);
-  st = js_UpdateStream(&updated, conn.jetstream(), &want.cfg, nullptr, &jerr);
-  stream_info_handle hold{updated};
-  if (st != NATS_OK) {
-    std::string list;
-    for (const auto& f : *fields)
-      list += (list.empty() ? "" : ", ") + f;
-    return from_nats(st, "update stream " + spec.name + " (fields " + list + ")", jerr);
-  }
+  std::string list;
+  for (const auto& f : *fields)
+    list += (list.empty() ? "" : ", ") + f;
+  auto updated = js_api(conn, "$JS.API.STREAM.UPDATE." + spec.name, want,
+                        "update stream " + spec.name + " (fields " + list + ")");
+  if (!updated)
+    return updated.error();
   out.what = applied::change::updated;
   out.fields = std::move(*fields);
   return out;
@@ -241,16 +244,23 @@ expected<applied> apply_consumer(const connection& conn, const consumer_spec& sp
 
 } // namespace
 
+bool has_schedules(const topology_config& cfg) noexcept {
+  return cfg.max_tasks <= 0;
+}
+
 topology declare(const topology_config& cfg) {
   wire::subjects names{cfg.prefix};
   topology t;
   stream_spec tasks;
   tasks.name = names.tasks_stream();
-  tasks.subjects = {names.all_tasks()};
+  // Delayed tasks wait in the same stream under <prefix>.schedule.> until the server publishes
+  // them to their task subject (a schedule's target must be in its own stream).
+  tasks.subjects = {names.all_tasks(), names.all_schedules()};
   tasks.retention = retention::work_queue;
   tasks.replicas = cfg.replicas;
   tasks.max_msgs = cfg.max_tasks;
   tasks.discard_new = cfg.max_tasks > 0; // a full queue refuses new tasks, never drops old ones
+  tasks.allow_msg_schedules = has_schedules(cfg);
   tasks.max_msg_size = cfg.max_msg_bytes;
   tasks.duplicate_window = cfg.duplicate_window;
   // Direct get lets status and cancel find a queued task, and the depth reporter its oldest.

@@ -28,6 +28,9 @@ struct stream_spec {
   std::int32_t max_msg_size = -1;
   std::chrono::milliseconds duplicate_window{120'000};
   bool allow_direct = false; ///< direct get (read the last message of a subject cheaply)
+  /// Message schedules (nats-server 2.12+, ADR-51): delayed tasks wait in the stream. Once on,
+  /// the server never turns it off; it cannot go with discard_new.
+  bool allow_msg_schedules = false;
 };
 
 struct consumer_spec {
@@ -47,6 +50,10 @@ struct topology {
 
 /// The streams SMITH_TASKS, SMITH_RESULTS, SMITH_DLQ and one consumer role-<role> per role.
 topology declare(const topology_config& cfg);
+
+/// Whether the tasks stream of `cfg` holds delayed tasks as message schedules: yes unless
+/// SMITH_MAX_TASKS caps it (nats-server refuses schedules on a stream that discards new).
+bool has_schedules(const topology_config& cfg) noexcept;
 
 /// What apply did to one stream or consumer.
 struct applied {

@@ -53,8 +53,8 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::wire::subjec
   else if (auto id = m.header(tp::wire::headers::msg_id))
     d.id = std::string{*id};
   d.role = consumer.starts_with("role-") ? consumer.substr(5) : consumer;
-  auto dot = m.subject.rfind('.');
-  d.type = dot == std::string::npos ? "" : m.subject.substr(dot + 1);
+  auto addr = names.parse_task(m.subject);
+  d.type = addr ? addr->type : (task ? task->type : "");
   std::uint32_t prior = 0;
   if (task)
     if (auto it = task->meta.find("prior_attempts"); it != task->meta.end())
@@ -86,7 +86,7 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::wire::subjec
     res.attempts = d.attempts;
     res.worker = "orchestrator";
     res.started_ms = res.finished_ms = d.failed_ms;
-    auto out = tp::result_message(names, res);
+    auto out = tp::result_message(names, d.role.empty() ? "unknown" : d.role, res);
     out.msg_id = tp::result_msg_id(seq);
     if (auto r = pub.publish(out, call_timeout); !r)
       return false;

@@ -52,12 +52,4 @@ void put_bytes(json& out, const char* key, const std::string& bytes) {
     out[std::string{key} + "_base64"] = tp::wire::base64_encode(bytes);
 }
 
-std::pair<std::string, std::string> role_type(std::string_view subject, std::size_t prefix_len) {
-  auto rest = subject.substr(std::min(subject.size(), prefix_len));
-  auto dot = rest.find('.');
-  if (dot == std::string_view::npos)
-    return {std::string{rest}, ""};
-  return {std::string{rest.substr(0, dot)}, std::string{rest.substr(dot + 1)}};
-}
-
 } // namespace smith::services::orchestrator

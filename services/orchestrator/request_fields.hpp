@@ -43,7 +43,4 @@ void check_token(const std::string& value, const char* what);
 /// Output bytes as JSON: a string when they are text, else base64 under `<key>_base64`.
 void put_bytes(nlohmann::json& out, const char* key, const std::string& bytes);
 
-/// <prefix>.task.<role>.<type> → role, type
-std::pair<std::string, std::string> role_type(std::string_view subject, std::size_t prefix_len);
-
 } // namespace smith::services::orchestrator

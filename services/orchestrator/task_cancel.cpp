@@ -13,11 +13,27 @@ namespace tp = smith::transport;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
-void task_service::store_result(const tp::wire::result& r, std::uint64_t task_seq) {
-  auto out = tp::result_message(names_, r);
+void task_service::store_result(const std::string& role, const tp::wire::result& r,
+                                std::uint64_t task_seq) {
+  auto out = tp::result_message(names_, role, r);
   out.msg_id = tp::result_msg_id(task_seq);
   must(pub_->publish(out, api_timeout), "store the result of " + r.id);
 }
+
+namespace {
+
+tp::wire::result cancelled_result(const std::string& id) {
+  tp::wire::result r;
+  r.id = id;
+  r.ok = false;
+  r.error = "cancelled";
+  r.status = "cancelled";
+  r.worker = "orchestrator";
+  r.started_ms = r.finished_ms = tp::unix_ms();
+  return r;
+}
+
+} // namespace
 
 json task_service::cancel(const std::string& id) {
   check_token(id, "task id");
@@ -28,24 +44,26 @@ json task_service::cancel(const std::string& id) {
   // never starts it.
   must(tp::publish_core(*conn_, names_.cancel(id), id), "send the cancel notice");
   must(conn_->flush(api_timeout), "send the cancel notice");
+  // A delayed task still waiting in its schedule: the purge removes it before it is due. One
+  // that fell due meanwhile is queued by now, and found below.
+  auto sched = find_scheduled(id);
+  if (sched)
+    must(tp::purge_subject(*conn_, names_.tasks_stream(), sched->subject), "remove the schedule");
   auto q = find_queued(id);
   bool running = tracker_ != nullptr && tracker_->find(id).has_value();
+  if (sched && !q && !running) {
+    store_result(sched->role, cancelled_result(id), sched->seq);
+    return {{"id", id}, {"state", "cancelled"}};
+  }
   if (!q && !running)
-    throw api_error(404, "not_found", "no task \"" + id + "\" is queued or running");
+    throw api_error(404, "not_found", "no task \"" + id + "\" is scheduled, queued or running");
   if (q) {
     // Gone from the stream, it is never delivered (again). A worker running it now was told
     // above and stores its own "cancelled" result.
     auto deleted =
       must(tp::delete_message(*conn_, names_.tasks_stream(), q->seq), "remove the task");
     if (deleted && !q->delivered) {
-      tp::wire::result r;
-      r.id = id;
-      r.ok = false;
-      r.error = "cancelled";
-      r.status = "cancelled";
-      r.worker = "orchestrator";
-      r.started_ms = r.finished_ms = tp::unix_ms();
-      store_result(r, q->seq);
+      store_result(q->role, cancelled_result(id), q->seq);
       return {{"id", id}, {"state", "cancelled"}};
     }
   }

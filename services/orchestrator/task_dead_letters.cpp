@@ -65,7 +65,7 @@ json task_service::dlq_requeue(std::uint64_t seq) {
   // requeue of the same dead letter must not queue it twice.
   out->msg_id = t->id + "-requeue-" + std::to_string(seq);
   // The old "dead" result would hide the new attempt from status.
-  must(tp::purge_subject(*conn_, names_.results_stream(), names_.result(t->id)),
+  must(tp::purge_subject(*conn_, names_.results_stream(), names_.result_of(t->id)),
        "clear the old result of " + t->id);
   auto ack = must(pub_->publish(*out, api_timeout), "publish the requeued task");
   must(tp::delete_message(*conn_, stream, seq), "remove dead letter " + std::to_string(seq));

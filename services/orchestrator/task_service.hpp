@@ -21,9 +21,6 @@ namespace smith::services::orchestrator {
 
 class task_service {
 public:
-  /// How many queued messages status and cancel read at most to find a task by id.
-  static constexpr std::size_t max_scan = 20'000;
-
   /// `tracker` (may be null) adds who runs a task and its progress to status.
   task_service(std::shared_ptr<transport::connection> conn, transport::topology_config topo,
                const task_tracker* tracker = nullptr);
@@ -32,7 +29,8 @@ public:
   /// {id, duplicate, stream_seq}.
   nlohmann::json submit(const nlohmann::json& request);
 
-  /// {id, state, ...}; state is queued, running, succeeded, failed, dead or cancelled.
+  /// {id, state, ...}; state is scheduled, queued, running, succeeded, failed, dead or
+  /// cancelled.
   nlohmann::json status(const std::string& id);
 
   /// Stops a task: a queued one never runs, a running one's handler is told.
@@ -58,9 +56,20 @@ private:
     bool delivered = false;
   };
 
+  struct scheduled {
+    std::uint64_t seq = 0;
+    std::string role;
+    std::string type;
+    std::string subject;
+    std::string due; ///< as the schedule says it: RFC 3339
+    std::optional<std::int64_t> due_ms;
+  };
+
   std::optional<queued> find_queued(const std::string& id);
+  std::optional<scheduled> find_scheduled(const std::string& id);
   std::optional<nlohmann::json> final_state(const std::string& id);
-  void store_result(const transport::wire::result& r, std::uint64_t task_seq);
+  void store_result(const std::string& role, const transport::wire::result& r,
+                    std::uint64_t task_seq);
   void check_role(const std::string& role) const;
 
   std::shared_ptr<transport::connection> conn_;

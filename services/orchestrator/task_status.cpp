@@ -3,6 +3,7 @@
 
 #include "services/orchestrator/request_fields.hpp"
 #include "transport/clock.hpp"
+#include "transport/publisher.hpp"
 #include "transport/pull_consumer.hpp"
 #include "transport/stream_reader.hpp"
 #include "transport/wire/envelope.hpp"
@@ -15,7 +16,8 @@ using json = nlohmann::json;
 using std::chrono::milliseconds;
 
 std::optional<json> task_service::final_state(const std::string& id) {
-  auto last = must(tp::last_message(*conn_, names_.results_stream(), names_.result(id)),
+  // Whatever its role: one direct get of the last message on <prefix>.result.*.<id>.
+  auto last = must(tp::last_message(*conn_, names_.results_stream(), names_.result_of(id)),
                    "read the result of " + id);
   if (!last)
     return std::nullopt;
@@ -35,34 +37,56 @@ std::optional<json> task_service::final_state(const std::string& id) {
   return out;
 }
 
+namespace {
+
+// The last message on `filter` in the tasks stream and the role, type and id its subject names:
+// one direct get, whatever the queue depth (the id is the subject's last token).
+std::optional<std::pair<tp::stored_message, tp::wire::task_address>>
+last_task(const tp::connection& conn, const tp::wire::subjects& names, const std::string& filter,
+          bool schedule) {
+  auto m = must(tp::last_message(conn, names.tasks_stream(), filter), "read the queue");
+  if (!m)
+    return std::nullopt;
+  auto addr = schedule ? names.parse_schedule(m->subject) : names.parse_task(m->subject);
+  if (!addr)
+    return std::nullopt;
+  return std::pair{std::move(*m), std::move(*addr)};
+}
+
+} // namespace
+
 std::optional<task_service::queued> task_service::find_queued(const std::string& id) {
-  auto tasks = names_.tasks_stream();
-  auto filter = names_.all_tasks();
-  auto prefix_len = filter.size() - 1; // "<prefix>.task."
-  std::uint64_t from = 1;
-  std::map<std::string, std::uint64_t> delivered; // role → consumer's delivered stream seq
-  for (std::size_t n = 0; n < max_scan; ++n) {
-    auto m = must(tp::next_message(*conn_, tasks, from, filter), "read the queue");
-    if (!m)
-      return std::nullopt;
-    from = m->sequence + 1;
-    // A requeued task carries <id>-requeue-<dead-letter seq> (docs/WIRE.md §2).
-    auto msg_id = m->header(tp::wire::headers::msg_id);
-    if (!msg_id || !msg_id->starts_with(id)
-        || (msg_id->size() != id.size() && !msg_id->substr(id.size()).starts_with("-requeue-")))
-      continue;
-    queued q;
-    q.seq = m->sequence;
-    std::tie(q.role, q.type) = role_type(m->subject, prefix_len);
-    q.stored_ms = m->time_ms;
-    if (!delivered.contains(q.role)) {
-      auto info = tp::consumer_info(*conn_, tasks, tp::wire::subjects::consumer(q.role));
-      delivered[q.role] = info ? info->delivered_stream_seq : 0;
-    }
-    q.delivered = delivered[q.role] >= q.seq;
-    return q;
-  }
-  return std::nullopt;
+  auto found = last_task(*conn_, names_, names_.task_of(id), false);
+  if (!found)
+    return std::nullopt;
+  auto& [m, addr] = *found;
+  queued q;
+  q.seq = m.sequence;
+  q.role = addr.role;
+  q.type = addr.type;
+  q.stored_ms = m.time_ms;
+  auto info =
+    tp::consumer_info(*conn_, names_.tasks_stream(), tp::wire::subjects::consumer(q.role));
+  q.delivered = info && info->delivered_stream_seq >= q.seq;
+  return q;
+}
+
+std::optional<task_service::scheduled> task_service::find_scheduled(const std::string& id) {
+  auto found = last_task(*conn_, names_, names_.schedule_of(id), true);
+  if (!found)
+    return std::nullopt;
+  auto& [m, addr] = *found;
+  scheduled s;
+  s.seq = m.sequence;
+  s.role = addr.role;
+  s.type = addr.type;
+  s.subject = m.subject;
+  auto when = m.header(tp::wire::headers::schedule).value_or("");
+  if (when.starts_with("@at "))
+    when.remove_prefix(4);
+  s.due = std::string{when};
+  s.due_ms = tp::parse_rfc3339_ms(when);
+  return s;
 }
 
 json task_service::status(const std::string& id) {
@@ -82,6 +106,17 @@ json task_service::status(const std::string& id) {
         out["progress"] = {{"percent", *live->percent}, {"message", live->message}};
       return out;
     }
+  if (auto sched = find_scheduled(id)) {
+    json out{{"id", id},
+             {"state", "scheduled"},
+             {"role", sched->role},
+             {"type", sched->type},
+             {"stream_seq", sched->seq},
+             {"due", sched->due}};
+    if (sched->due_ms)
+      out["due_ms"] = *sched->due_ms;
+    return out;
+  }
   if (auto q = find_queued(id))
     return {{"id", id},
             {"state", q->delivered ? "running" : "queued"},

@@ -4,6 +4,7 @@
 #include "services/orchestrator/request_fields.hpp"
 #include "services/orchestrator/task_ids.hpp"
 #include "transport/clock.hpp"
+#include "transport/topology.hpp"
 #include "transport/wire/base64.hpp"
 #include "transport/wire/envelope.hpp"
 #include "transport/wire/headers.hpp"
@@ -62,8 +63,16 @@ json task_service::submit(const json& req) {
     }
   }
   tp::task_headers extra;
-  if (delay && *delay > 0)
+  if (delay && *delay > 0) {
+    if (!tp::has_schedules(topo_))
+      throw api_error(409, "delay_unavailable",
+                      "delayed tasks are held by the server as message schedules, which "
+                      "nats-server refuses on a tasks stream that refuses new tasks when full: "
+                      "SMITH_MAX_TASKS is set to "
+                        + std::to_string(topo_.max_tasks)
+                        + ". Hint: unset SMITH_MAX_TASKS to submit delayed tasks");
     extra.not_before_ms = t.created_ms + *delay;
+  }
   auto msg = tp::task_message(names_, role, t, extra);
   if (!msg)
     throw api_error(400, "invalid_field", msg.error().message());

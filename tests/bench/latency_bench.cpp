@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
     server.emplace();
     a.url = server->url();
     a.task_prefix = "smith.task.bench.echo";
-    a.result_prefix = "smith.result";
+    a.result_prefix = "smith.result.bench";
   }
   tp::connection_config cc;
   cc.servers = {a.url};

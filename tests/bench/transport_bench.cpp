@@ -86,7 +86,7 @@ double run_ours(const std::string& url, int n, int batch, int round) {
       auto task = must(tp::wire::decode_task(m.data()));
       r.id = std::move(task.id);
       r.attempts = static_cast<std::uint32_t>(m.delivery_count());
-      must(pub->publish_async(tp::result_message(names, r)));
+      must(pub->publish_async(tp::result_message(names, "bench", r)));
       must(m.ack());
     }
     done += static_cast<int>(msgs.size());

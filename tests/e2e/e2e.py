@@ -229,9 +229,9 @@ def task_for(i, phase):
     typ = TYPES[(i // 3) % len(TYPES)]
     tid = f"e2e-{phase}-{i:05d}-{secrets.token_hex(3)}"
     payload = {"echo": f"hello {i}".encode(), "hash": os.urandom(64), "sleep": str(2 + i % 5).encode()}[typ]
-    body = msgpack.packb({"v": 1, "id": tid, "type": typ, "payload": payload,
+    body = msgpack.packb({"v": 2, "id": tid, "type": typ, "payload": payload,
                           "created_ms": int(time.time() * 1000)}, use_bin_type=True)
-    return tid, f"smith.task.{role}.{typ}", body, typ
+    return tid, f"smith.task.{role}.{typ}.{tid}", body, typ
 
 
 async def publish(js, subject, body, tid, typ, deadline_s=90):
@@ -363,16 +363,17 @@ async def permission_check(stack, urls, client_js):
                             password=stack.passwords["SMITH_WORKER_COMPILE_PASSWORD"], error_cb=on_error,
                             connect_timeout=3, max_reconnect_attempts=2)
     refused = False
+    tid = "e2e-perm-" + secrets.token_hex(4)
     try:
-        await wc.jetstream(timeout=2).publish("smith.task.execute.echo", b"x",
-                                              headers={"Nats-Msg-Id": "e2e-perm-" + secrets.token_hex(4)})
+        await wc.jetstream(timeout=2).publish(f"smith.task.execute.echo.{tid}", b"x",
+                                              headers={"Nats-Msg-Id": tid})
     except Exception:
         refused = True
     await asyncio.sleep(0.3)
     await wc.close()
     after = (await client_js.stream_info("SMITH_TASKS")).state.last_seq
     check(refused and after == before and any("permissions violation" in e.lower() for e in errs),
-          "compose: smith-worker-compile cannot publish to smith.task.execute.echo (refused, nothing stored)")
+          "compose: smith-worker-compile cannot publish to smith.task.execute.echo.<id> (refused, nothing stored)")
 
 
 def http_get(url, timeout=5):

@@ -8,7 +8,8 @@ compose cluster includes) and JetStream, then:
     and finds no permission violation in the server log,
   - proves a worker's credentials cannot publish to another role's task subject (the publish is
     refused with a permissions violation and no JetStream ack; the stream holds nothing new),
-    nor pull another role's consumer, nor change the topology,
+    nor publish another role's result (but may its own, and read it back by direct get), nor
+    pull another role's consumer, nor change the topology,
   - and that the client user cannot consume tasks.
 
   tests/e2e/permissions_test.py [--smith PATH]   (default: build/services/smith, else `smith`)
@@ -65,7 +66,7 @@ def passwords():
 
 
 def task_body(task_id, typ, payload):
-    return msgpack.packb({"v": 1, "id": task_id, "type": typ, "payload": payload,
+    return msgpack.packb({"v": 2, "id": task_id, "type": typ, "payload": payload,
                           "created_ms": int(time.time() * 1000)}, use_bin_type=True)
 
 
@@ -100,8 +101,8 @@ async def checks(url, env, smith, work, log_path):
         for role in ROLES:
             for typ, payload, want in cases:
                 tid = f"perm-{role}-{typ}-{secrets.token_hex(4)}"
-                sub = await nc.subscribe(f"smith.result.{tid}")
-                await js.publish(f"smith.task.{role}.{typ}", task_body(tid, typ, payload),
+                sub = await nc.subscribe(f"smith.result.{role}.{tid}")
+                await js.publish(f"smith.task.{role}.{typ}.{tid}", task_body(tid, typ, payload),
                                  headers={"Nats-Msg-Id": tid, "Smith-Type": typ})
                 try:
                     msg = await sub.next_msg(timeout=10)
@@ -151,20 +152,59 @@ async def checks(url, env, smith, work, log_path):
     wjs = wc.jetstream(timeout=2)
     refused = False
     try:
-        await wjs.publish("smith.task.execute.echo", task_body("perm-x", "echo", b"x"),
+        await wjs.publish("smith.task.execute.echo.perm-x", task_body("perm-x", "echo", b"x"),
                           headers={"Nats-Msg-Id": "perm-x", "Smith-Type": "echo"})
     except Exception:  # no JetStream ack: the server dropped the publish
         refused = True
     await asyncio.sleep(0.3)
     check(refused and any("permissions violation for publish" in e.lower()
-                          and "smith.task.execute.echo" in e for e in werr),
-          "smith-worker-compile publishing to smith.task.execute.echo: refused (permissions violation, no ack)")
+                          and "smith.task.execute.echo.perm-x" in e for e in werr),
+          "smith-worker-compile publishing to smith.task.execute.echo.perm-x: refused (permissions violation, no ack)")
     # Plain publish (no ack asked) is dropped by the server too: the stream holds nothing new.
-    await wc.publish("smith.task.compile.echo", task_body("perm-y", "echo", b"y"))
+    await wc.publish("smith.task.compile.echo.perm-y", task_body("perm-y", "echo", b"y"))
     await wc.flush()
     await asyncio.sleep(0.3)
     after = (await js.stream_info("SMITH_TASKS")).state.messages
     check(after == before, f"nothing reached SMITH_TASKS from the worker's publishes ({before} -> {after})")
+
+    # Results: only under its own role (smith.result.compile.>), read back by direct get.
+    result = msgpack.packb({"v": 2, "id": "x", "ok": True, "output": b""}, use_bin_type=True)
+    werr.clear()
+    try:
+        await wjs.publish("smith.result.analyze.x", result)
+        refused = False
+    except Exception:
+        refused = True
+    await asyncio.sleep(0.3)
+    check(refused and any("permissions violation for publish" in e.lower()
+                          and "smith.result.analyze.x" in e for e in werr),
+          "smith-worker-compile publishing to smith.result.analyze.x: refused (permissions violation, no ack)")
+    werr.clear()
+    try:
+        ack = await wjs.publish("smith.result.compile.x", result)
+        stored = ack.stream == "SMITH_RESULTS"
+    except Exception:
+        stored = False
+    check(stored and not werr, "smith-worker-compile publishing to smith.result.compile.x: stored in SMITH_RESULTS"
+          + ("" if not werr else f": {werr}"))
+    # A worker reads stored results by direct get with the subject in the API subject (what
+    # smith sends for a literal subject): its own role's, and no other's.
+    try:
+        reply = await wc.request("$JS.API.DIRECT.GET.SMITH_RESULTS.smith.result.compile.x", b"",
+                                 timeout=2)
+        got = reply.data == result and reply.headers.get("Nats-Subject") == "smith.result.compile.x"
+    except Exception:
+        got = False
+    check(got and not werr, "smith-worker-compile reads smith.result.compile.x by direct get on SMITH_RESULTS")
+    werr.clear()
+    try:
+        await wc.request("$JS.API.DIRECT.GET.SMITH_RESULTS.smith.result.analyze.x", b"", timeout=1)
+        read_other = True
+    except Exception:
+        read_other = False
+    await asyncio.sleep(0.3)
+    check(not read_other and any("permissions violation for publish" in e.lower() for e in werr),
+          "smith-worker-compile reading smith.result.analyze.x by direct get: refused")
 
     # Nor pulling another role's consumer, nor changing the topology.
     werr.clear()

@@ -15,7 +15,7 @@
 namespace smith::transport::wire {
 
 /// The version every record carries in its `v` key.
-inline constexpr std::uint32_t wire_version = 1;
+inline constexpr std::uint32_t wire_version = 2;
 
 /// Limits applied while decoding, so a hostile body cannot make us allocate without bound.
 struct decode_limits {

@@ -9,8 +9,13 @@ inline constexpr const char* msg_id = "Nats-Msg-Id";
 inline constexpr const char* type = "Smith-Type";
 /// Unix ms after which the task fails with "deadline exceeded".
 inline constexpr const char* deadline = "Smith-Deadline";
-/// Unix ms before which the task must not run (delayed tasks).
-inline constexpr const char* not_before = "Smith-Not-Before";
+/// A message schedule (nats-server 2.12+, ADR-51): "@at <RFC 3339 time>" holds a delayed
+/// task in the tasks stream until then.
+inline constexpr const char* schedule = "Nats-Schedule";
+/// Where the server publishes a scheduled message when it is due: the task subject.
+inline constexpr const char* schedule_target = "Nats-Schedule-Target";
+/// Set by the server on a message a schedule produced: the schedule's subject.
+inline constexpr const char* scheduler = "Nats-Scheduler";
 /// W3C trace context, copied onto results and into logs.
 inline constexpr const char* traceparent = "traceparent";
 

@@ -192,7 +192,9 @@ expected<msgpack_reader> msgpack_reader::open(std::string_view body, std::string
   if (version->via.u64 != wire_version)
     return malformed(record, "unsupported wire version " + std::to_string(version->via.u64)
                                + "; this worker reads version " + std::to_string(wire_version)
-                               + " (upgrade workers before publishers)");
+                               + (version->via.u64 < wire_version
+                                    ? " (publish in the current form: docs/WIRE.md)"
+                                    : " (upgrade workers before publishers)"));
   return expected<msgpack_reader>{std::move(reader)};
 }
 

@@ -36,8 +36,54 @@ std::string join(std::initializer_list<std::string_view> parts) {
 
 } // namespace
 
-std::string subjects::task(std::string_view role, std::string_view type) const {
-  return join({prefix_, "task", role, type});
+std::string subjects::task(std::string_view role, std::string_view type,
+                           std::string_view id) const {
+  return join({prefix_, "task", role, type, id});
+}
+
+std::string subjects::task_of(std::string_view id) const {
+  return join({prefix_, "task", "*", "*", id});
+}
+
+std::string subjects::schedule(std::string_view role, std::string_view type,
+                               std::string_view id) const {
+  return join({prefix_, "schedule", role, type, id});
+}
+
+std::string subjects::schedule_of(std::string_view id) const {
+  return join({prefix_, "schedule", "*", "*", id});
+}
+
+std::string subjects::all_schedules() const {
+  return join({prefix_, "schedule", ">"});
+}
+
+std::optional<task_address> subjects::parse_task(std::string_view subject) const {
+  return parse(subject, "task");
+}
+
+std::optional<task_address> subjects::parse_schedule(std::string_view subject) const {
+  return parse(subject, "schedule");
+}
+
+std::optional<task_address> subjects::parse(std::string_view subject, std::string_view kind) const {
+  auto head = join({prefix_, kind, ""});
+  if (!subject.starts_with(head))
+    return std::nullopt;
+  subject.remove_prefix(head.size());
+  task_address out;
+  std::string* parts[] = {&out.role, &out.type, &out.id};
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto dot = subject.find('.');
+    if ((i < 2) != (dot != std::string_view::npos))
+      return std::nullopt; // too few tokens, or too many
+    auto token = subject.substr(0, dot);
+    if (!is_subject_token(token))
+      return std::nullopt;
+    *parts[i] = std::string{token};
+    subject = i < 2 ? subject.substr(dot + 1) : std::string_view{};
+  }
+  return out;
 }
 
 std::string subjects::task_filter(std::string_view role) const {
@@ -48,8 +94,16 @@ std::string subjects::all_tasks() const {
   return join({prefix_, "task", ">"});
 }
 
-std::string subjects::result(std::string_view task_id) const {
-  return join({prefix_, "result", task_id});
+std::string subjects::result(std::string_view role, std::string_view task_id) const {
+  return join({prefix_, "result", role, task_id});
+}
+
+std::string subjects::result_of(std::string_view task_id) const {
+  return join({prefix_, "result", "*", task_id});
+}
+
+std::string subjects::role_results(std::string_view role) const {
+  return join({prefix_, "result", role, ">"});
 }
 
 std::string subjects::all_results() const {

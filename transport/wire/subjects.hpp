@@ -1,6 +1,7 @@
 // Subject and stream names, derived from one configurable prefix (default "smith").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -10,8 +11,15 @@ namespace smith::transport::wire {
 /// whitespace. Roles, types and task ids must pass this.
 bool is_subject_token(std::string_view token) noexcept;
 
+/// The parts of a task subject, <prefix>.task.<role>.<type>.<id> (wire version 2).
+struct task_address {
+  std::string role;
+  std::string type;
+  std::string id;
+};
+
 /// Names every subject and stream of one deployment. A different prefix is a separate tenant:
-/// "acme" gives acme.task.<role>.<type> and the stream ACME_TASKS.
+/// "acme" gives acme.task.<role>.<type>.<id> and the stream ACME_TASKS.
 class subjects {
 public:
   explicit subjects(std::string prefix = "smith");
@@ -22,10 +30,23 @@ public:
 
   // -- subjects ---------------------------------------------------------------------------------
 
-  std::string task(std::string_view role, std::string_view type) const;
+  /// <prefix>.task.<role>.<type>.<id>
+  std::string task(std::string_view role, std::string_view type, std::string_view id) const;
+  std::string task_of(std::string_view id) const;       ///< <prefix>.task.*.*.<id>
   std::string task_filter(std::string_view role) const; ///< <prefix>.task.<role>.>
   std::string all_tasks() const;                        ///< <prefix>.task.>
-  std::string result(std::string_view task_id) const;
+  /// Where a delayed task waits for its time (a message schedule in the tasks stream):
+  /// <prefix>.schedule.<role>.<type>.<id>
+  std::string schedule(std::string_view role, std::string_view type, std::string_view id) const;
+  std::string schedule_of(std::string_view id) const; ///< <prefix>.schedule.*.*.<id>
+  std::string all_schedules() const;                  ///< <prefix>.schedule.>
+  /// The parts of a version 2 task subject of this prefix; nullopt for any other subject.
+  std::optional<task_address> parse_task(std::string_view subject) const;
+  /// The parts of a schedule subject of this prefix; nullopt for any other subject.
+  std::optional<task_address> parse_schedule(std::string_view subject) const;
+  std::string result(std::string_view role, std::string_view task_id) const;
+  std::string result_of(std::string_view task_id) const; ///< <prefix>.result.*.<id>
+  std::string role_results(std::string_view role) const; ///< <prefix>.result.<role>.>
   std::string all_results() const;
   std::string event(std::string_view task_id) const;
   std::string dlq(std::string_view role, std::string_view type) const;
@@ -47,6 +68,8 @@ public:
   static std::string dead_letter_consumer();          ///< dead-letter-mover
 
 private:
+  std::optional<task_address> parse(std::string_view subject, std::string_view kind) const;
+
   std::string prefix_;
   std::string stream_prefix_;
 };

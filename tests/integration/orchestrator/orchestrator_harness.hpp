@@ -87,7 +87,8 @@ struct orchestrator_process {
 };
 
 struct fixture : server_fixture {
-  fixture() : server_fixture("smith-orchestrator-test-") {
+  explicit fixture(tp::topology_config cfg = worker_topology())
+    : server_fixture("smith-orchestrator-test-", std::move(cfg)) {
   }
 
   std::string state(const orchestrator_process& o, const std::string& id) {

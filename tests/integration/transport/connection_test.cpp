@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include "transport/clock.hpp"
+#include "transport/stream_reader.hpp"
 #include "transport/wire/headers.hpp"
 
 #include <mutex>
@@ -207,24 +209,64 @@ TEST_CASE("a service starts before NATS is up and connects once it is") {
   CHECK(wait_until([&] { return (*conn)->connected(); }, 15s));
 }
 
+namespace {
+
+constexpr const char* a_traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+tp::wire::task with_deadline(const std::string& id) {
+  auto t = make_task(id);
+  t.deadline_ms = 4'102'444'800'000;
+  return t;
+}
+
+} // namespace
+
 TEST_CASE("a task carries its headers to the consumer") {
   single_server s;
-  auto t = make_task("h-1");
-  t.deadline_ms = 4'102'444'800'000;
+  auto t = with_deadline("h-1");
   tp::task_headers extra;
-  extra.not_before_ms = 1'700'000'000'000;
-  extra.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  extra.traceparent = a_traceparent;
   must(s.pub->publish(must(tp::task_message(s.names, "test", t, extra)), 5s));
   auto got = must(s.consumer()->fetch(1, 2s));
   REQUIRE(got.size() == 1);
   auto& m = got[0];
-  CHECK(m.subject() == "smith.task.test.echo");
+  CHECK(m.subject() == "smith.task.test.echo.h-1");
   CHECK(m.header(tp::wire::headers::msg_id) == "h-1");
   CHECK(m.header(tp::wire::headers::type) == "echo");
   CHECK(m.header(tp::wire::headers::deadline) == "4102444800000");
-  CHECK(m.header(tp::wire::headers::not_before) == "1700000000000");
   CHECK(m.header(tp::wire::headers::traceparent) == extra.traceparent);
   CHECK_FALSE(m.header("Absent").has_value());
   CHECK(must(tp::wire::decode_task(m.data())) == t);
   must(m.ack());
+}
+
+TEST_CASE("a task with a time to start waits as a message schedule and arrives with its headers") {
+  single_server s;
+  auto t = with_deadline("h-2");
+  tp::task_headers extra;
+  extra.traceparent = a_traceparent;
+  extra.not_before_ms = tp::unix_ms() + 1'500;
+  auto out = must(tp::task_message(s.names, "test", t, extra));
+  CHECK(out.subject == "smith.schedule.test.echo.h-2");
+  must(s.pub->publish(out, 5s));
+  // Held by the server: nothing to deliver yet, and the schedule is in the stream.
+  CHECK(must(s.consumer()->fetch(1, 300ms)).empty());
+  auto held = must(tp::last_message(*s.conn, s.names.tasks_stream(), s.names.schedule_of("h-2")));
+  REQUIRE(held.has_value());
+  CHECK(held->header(tp::wire::headers::schedule) == "@at " + tp::rfc3339_ms(*extra.not_before_ms));
+  CHECK(held->header(tp::wire::headers::schedule_target) == "smith.task.test.echo.h-2");
+  auto got = must(s.consumer()->fetch(1, 5s));
+  REQUIRE(got.size() == 1);
+  auto& m = got[0];
+  CHECK(tp::unix_ms() >= *extra.not_before_ms);
+  CHECK(m.subject() == "smith.task.test.echo.h-2");
+  CHECK(m.header(tp::wire::headers::scheduler) == "smith.schedule.test.echo.h-2");
+  CHECK(m.header(tp::wire::headers::type) == "echo");
+  CHECK(m.header(tp::wire::headers::deadline) == "4102444800000");
+  CHECK(m.header(tp::wire::headers::traceparent) == extra.traceparent);
+  CHECK(must(tp::wire::decode_task(m.data())) == t);
+  must(m.ack());
+  // A one-shot schedule is gone once it fired.
+  CHECK_FALSE(must(tp::last_message(*s.conn, s.names.tasks_stream(), s.names.schedule_of("h-2")))
+                .has_value());
 }

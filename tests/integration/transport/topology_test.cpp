@@ -101,3 +101,42 @@ TEST_CASE("binding a consumer that was never declared says how to create it") {
   CHECK(c.error().code() == tp::errc::not_found);
   CHECK(c.error().message().find("topology") != std::string::npos);
 }
+
+TEST_CASE("the tasks stream holds message schedules; a queue cap, which excludes them, is refused "
+          "on a stream that has them, and a capped stream has none") {
+  nats_server server;
+  auto conn = connect_to(server.url());
+  auto cfg = test_topology();
+  must(tp::apply(*conn, tp::declare(cfg)));
+  auto info = [&](const std::string& stream) {
+    natsMsg* raw = nullptr;
+    auto subject = "$JS.API.STREAM.INFO." + stream;
+    REQUIRE(natsConnection_Request(&raw, conn->native(), subject.c_str(), "", 0, 5000) == NATS_OK);
+    tp::msg_handle hold{raw};
+    return std::string{natsMsg_GetData(raw), static_cast<std::size_t>(natsMsg_GetDataLength(raw))};
+  };
+  auto tasks = info("SMITH_TASKS");
+  CHECK(tasks.find("\"allow_msg_schedules\":true") != std::string::npos);
+  CHECK(tasks.find("\"smith.schedule.") != std::string::npos); // the server writes > as \u003e
+  CHECK(tasks.find("\"discard\":\"old\"") != std::string::npos);
+
+  cfg.max_tasks = 50;
+  auto refused = tp::apply(*conn, tp::declare(cfg));
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code() == tp::errc::conflict);
+  CHECK(refused.error().message().find("allow_msg_schedules") != std::string::npos);
+  CHECK(info("SMITH_TASKS").find("\"max_msgs\":-1") != std::string::npos); // unchanged
+
+  nats_server other;
+  auto conn2 = connect_to(other.url());
+  must(tp::apply(*conn2, tp::declare(cfg)));
+  natsMsg* raw = nullptr;
+  REQUIRE(
+    natsConnection_Request(&raw, conn2->native(), "$JS.API.STREAM.INFO.SMITH_TASKS", "", 0, 5000)
+    == NATS_OK);
+  tp::msg_handle hold{raw};
+  std::string capped{natsMsg_GetData(raw), static_cast<std::size_t>(natsMsg_GetDataLength(raw))};
+  CHECK(capped.find("\"allow_msg_schedules\":true") == std::string::npos);
+  CHECK(capped.find("\"discard\":\"new\"") != std::string::npos);
+  CHECK(capped.find("\"max_msgs\":50") != std::string::npos);
+}

@@ -36,7 +36,7 @@ TEST_CASE("a redelivered task whose result is already stored is acked, not run a
     r.output = "from the worker that died";
     r.attempts = 1;
     r.worker = "gone/1";
-    auto out = tp::result_message(f.s.names, r);
+    auto out = tp::result_message(f.s.names, "test", r);
     out.msg_id = tp::result_msg_id(batch.front().stream_sequence());
     must(f.s.pub->publish(out, 5s));
   } // no ack: the server redelivers it after AckWait
@@ -152,7 +152,7 @@ TEST_CASE("a task id that is not UTF-8 is dead-lettered with the reason; the wor
   msgpack::packer<msgpack::sbuffer> pk{buf};
   pk.pack_map(5);
   pk.pack("v");
-  pk.pack(1);
+  pk.pack(2);
   pk.pack("id");
   pk.pack_str(1);
   pk.pack_str_body("\xff", 1);
@@ -164,7 +164,7 @@ TEST_CASE("a task id that is not UTF-8 is dead-lettered with the reason; the wor
   pk.pack("created_ms");
   pk.pack(1);
   tp::outgoing bad;
-  bad.subject = "smith.task.test.echo";
+  bad.subject = "smith.task.test.echo.bad-utf8-1";
   bad.body.assign(buf.data(), buf.size());
   bad.msg_id = "bad-utf8-1";
   must(f.s.pub->publish(bad, 5s));

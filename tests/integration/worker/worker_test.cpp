@@ -1,6 +1,7 @@
 #include "worker_harness.hpp"
 
 #include "transport/clock.hpp"
+#include "transport/stream_reader.hpp"
 #include "transport/wire/headers.hpp"
 
 #include <msgpack.hpp>
@@ -231,7 +232,7 @@ TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the wor
   worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
   REQUIRE(w.wait_ready());
   tp::outgoing junk;
-  junk.subject = "smith.task.test.echo";
+  junk.subject = "smith.task.test.echo.junk-1";
   junk.body = "this is not msgpack";
   junk.msg_id = "junk-1";
   must(f.s.pub->publish(junk, 5s));
@@ -248,7 +249,50 @@ TEST_CASE("a garbage body lands in the dead-letter stream with a reason; the wor
     {natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))}));
   CHECK(dl.reason.find("undecodable task body") != std::string::npos);
   CHECK(dl.original == "this is not msgpack");
-  CHECK(dl.subject == "smith.task.test.echo");
+  CHECK(dl.subject == "smith.task.test.echo.junk-1");
+}
+
+TEST_CASE("a task in the version 1 form, or whose subject and body disagree, is a dead letter "
+          "saying so") {
+  fixture f;
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  REQUIRE(w.wait_ready());
+  auto send = [&](std::string subject, std::string body, std::string msg_id) {
+    tp::outgoing out;
+    out.subject = std::move(subject);
+    out.body = std::move(body);
+    out.msg_id = std::move(msg_id);
+    must(f.s.pub->publish(out, 5s));
+  };
+  using tp::wire::encode;
+  send("smith.task.test.echo", encode(make_task("v1-form")), "v1-form"); // no id in the subject
+  send("smith.task.test.echo.other", encode(make_task("mismatch")), "mismatch"); // id differs
+  // A version 1 body on a version 2 subject: the body's "v" is 1.
+  auto v1 = encode(make_task("v1-body"));
+  auto at = v1.find(std::string{"\xa1v\x02", 3});
+  REQUIRE(at != std::string::npos);
+  v1[at + 2] = 1;
+  send("smith.task.test.echo.v1-body", v1, "v1-body");
+  f.publish("after-v1", "echo", "still here");
+  REQUIRE(f.wait_results(1));
+  CHECK(f.results.get("after-v1")->ok);
+  REQUIRE(wait_until([&] { return stream_msgs(*f.s.conn, "SMITH_DLQ") == 3; }, 10s));
+  std::map<std::string, std::string> reasons; // original subject → reason
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    auto m = must(tp::message_at(*f.s.conn, "SMITH_DLQ", seq));
+    REQUIRE(m.has_value());
+    auto dl = must(tp::wire::decode_dead_letter(m->data));
+    reasons[dl.subject] = dl.reason;
+  }
+  CHECK(reasons["smith.task.test.echo"].find("wire version 2 puts the task id last")
+        != std::string::npos);
+  CHECK(reasons["smith.task.test.echo.other"].find("does not match the body's type \"echo\" and "
+                                                   "id \"mismatch\"")
+        != std::string::npos);
+  CHECK(reasons["smith.task.test.echo.v1-body"].find("unsupported wire version 1")
+        != std::string::npos);
+  CHECK(f.results.get("v1-form") == std::nullopt);
+  CHECK(w.process.running());
 }
 
 TEST_CASE("exec refuses a program that is not on the allow-list, with a clear error result") {

@@ -67,9 +67,10 @@ actors::delivery dispatcher_harness::delivery(std::uint64_t seq, const transport
   auto reply = "$JS.ACK.SMITH_TASKS.role-test." + std::to_string(count) + "." + std::to_string(seq)
                + "." + std::to_string(seq) + ".0.0";
   natsMsg* raw = nullptr;
-  REQUIRE(natsMsg_Create(&raw, "smith.task.test.echo", reply.c_str(), body.data(),
-                         static_cast<int>(body.size()))
-          == NATS_OK);
+  auto subject = "smith.task.test." + t.type + "." + t.id;
+  REQUIRE(
+    natsMsg_Create(&raw, subject.c_str(), reply.c_str(), body.data(), static_cast<int>(body.size()))
+    == NATS_OK);
   auto info = transport::parse_ack_subject(reply);
   REQUIRE(info);
   actors::delivery d;

@@ -15,7 +15,7 @@ TEST_CASE("a stored result is acked; a refused store naks the attempt for a retr
   h.finish(h.next_job(), outcome::success("out-a"));
   REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 1; }));
   auto first = h.rec->stores_now()[0];
-  CHECK(first.out.subject == "smith.result.a");
+  CHECK(first.out.subject == "smith.result.test.a");
   CHECK(first.out.msg_id == "result-1");
   CHECK(first.ref == 1);
   auto r = dispatcher_harness::result_of(first);
@@ -78,7 +78,7 @@ TEST_CASE("a deadline mid-run stores the failed result at once and tells the han
   h.deliver({h.delivery(5, echo_task("e"))});
   h.finish(h.next_job(), outcome::success("out-e"));
   REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 2; }));
-  CHECK(h.rec->stores_now()[1].out.subject == "smith.result.e");
+  CHECK(h.rec->stores_now()[1].out.subject == "smith.result.test.e");
 }
 
 TEST_CASE("a cancel during a run: a handler that fails ends cancelled, one that succeeds keeps "

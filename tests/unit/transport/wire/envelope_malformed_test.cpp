@@ -69,9 +69,12 @@ TEST_CASE("a body that is not a map is malformed") {
 }
 
 TEST_CASE("a body without `v` or with another version is malformed") {
-  CHECK_MALFORMED(decode_task(body_of(without(valid_task, "v"))), "`v`", "version 1");
+  CHECK_MALFORMED(decode_task(body_of(without(valid_task, "v"))), "`v`", "version 2");
   CHECK_MALFORMED(decode_task(body_of(with(valid_task, "v", mp_uint(7)))),
-                  "unsupported wire version 7; this worker reads version 1");
+                  "unsupported wire version 7; this worker reads version 2");
+  // A version 1 body (before the task id moved into the subject) says which version it is.
+  CHECK_MALFORMED(decode_task(body_of(with(valid_task, "v", mp_uint(1)))),
+                  "unsupported wire version 1; this worker reads version 2");
   CHECK_MALFORMED(decode_result(body_of(with(valid_result, "v", mp_uint(0)))),
                   "unsupported wire version 0");
   CHECK_MALFORMED(decode_dead_letter(body_of(with(valid_dead_letter, "v", mp_str("1")))),

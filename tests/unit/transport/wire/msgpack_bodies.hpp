@@ -103,18 +103,18 @@ inline std::string meta_map(const std::vector<std::pair<std::string, std::string
   return out;
 }
 
-const fields valid_task = {{"v", mp_uint(1)},
+const fields valid_task = {{"v", mp_uint(2)},
                            {"id", mp_str("t-1")},
                            {"type", mp_str("echo")},
                            {"payload", mp_bin("{}")},
                            {"created_ms", mp_int(1)}};
 
-const fields valid_result = {{"v", mp_uint(1)},         {"id", mp_str("t-1")},
+const fields valid_result = {{"v", mp_uint(2)},         {"id", mp_str("t-1")},
                              {"ok", mp_bool(true)},     {"output", mp_bin("out")},
                              {"attempts", mp_uint(1)},  {"worker", mp_str("host/1")},
                              {"started_ms", mp_int(1)}, {"finished_ms", mp_int(2)}};
 
-const fields valid_dead_letter = {{"v", mp_uint(1)},          {"id", mp_str("t-1")},
+const fields valid_dead_letter = {{"v", mp_uint(2)},          {"id", mp_str("t-1")},
                                   {"role", mp_str("demo")},   {"type", mp_str("echo")},
                                   {"reason", mp_str("bad")},  {"attempts", mp_uint(3)},
                                   {"subject", mp_str("s.t")}, {"stream_seq", mp_uint(42)},
