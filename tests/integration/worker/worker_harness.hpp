@@ -160,6 +160,16 @@ inline tp::wire::task task_of(const std::string& id, const std::string& type, st
   return t;
 }
 
+// Messages and distinct subjects stored in a stream.
+inline std::pair<std::uint64_t, std::int64_t> stream_counts(tp::connection& conn,
+                                                            const char* stream) {
+  jsStreamInfo* raw = nullptr;
+  if (js_GetStreamInfo(&raw, conn.jetstream(), stream, nullptr, nullptr) != NATS_OK)
+    return {0, 0};
+  tp::stream_info_handle si{raw};
+  return {si->State.Msgs, si->State.NumSubjects};
+}
+
 inline std::uint64_t stream_msgs(tp::connection& conn, const std::string& stream) {
   jsStreamInfo* raw = nullptr;
   if (js_GetStreamInfo(&raw, conn.jetstream(), stream.c_str(), nullptr, nullptr) != NATS_OK)
