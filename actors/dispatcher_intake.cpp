@@ -3,10 +3,14 @@
 
 #include "actors/log.hpp"
 #include "transport/clock.hpp"
+#include "transport/publisher.hpp"
 #include "transport/stream_reader.hpp"
 #include "transport/wire/headers.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
+#include <ctime>
 
 namespace smith::actors {
 
@@ -60,6 +64,48 @@ std::string subject_fault(const dispatcher_config& cfg, std::string_view subject
   return {};
 }
 
+// "<name>-20261129T075606Z": a recurring schedule's name and the second its firing was stored
+// (the server fires on whole seconds; a redelivery keeps the stored time, so the same id).
+std::string firing_id(std::string_view name, std::int64_t stored_ns) {
+  auto secs = static_cast<std::time_t>(stored_ns / 1'000'000'000);
+  std::tm tmv{};
+  gmtime_r(&secs, &tmv);
+  char stamp[24];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tmv);
+  return std::string{name} + "-" + stamp;
+}
+
+// A task that a recurring schedule fired (docs/WIRE.md §2.3) runs under an id of its own, and
+// the firing is recorded for `smith schedule show`. A record that cannot be written costs the
+// listing one line, never the task.
+void take_firing(const dispatcher_config& cfg, const message_ptr& m,
+                 std::shared_ptr<const transport::wire::task>& task) {
+  auto by = m->header(transport::wire::headers::scheduler);
+  if (!by)
+    return;
+  auto addr = cfg.names.parse_task(m->subject());
+  if (!addr || *by != cfg.names.recurring(addr->role, addr->type, addr->id))
+    return;
+  auto stored_ns = m->info().timestamp_ns;
+  auto fired = std::make_shared<transport::wire::task>(*task);
+  fired->id = firing_id(addr->id, stored_ns);
+  if (m->delivery_count() == 1) {
+    transport::outgoing record;
+    record.subject = cfg.names.fired(addr->role, addr->id);
+    nlohmann::json body{
+      {"id", fired->id},
+      {"fired_ms", stored_ns / 1'000'000},
+      {"next", std::string{m->header(transport::wire::headers::schedule_next).value_or("")}}};
+    record.body = body.dump();
+    record.msg_id = fired->id;
+    if (auto ok = transport::publish(*cfg.conn, record, std::chrono::seconds{2}); !ok)
+      SMITH_LOG(log(), warn, "could not record a schedule's firing", {"task_id", fired->id},
+                {"error_type", transport::to_string(ok.error().code())},
+                {"error", ok.error().message()});
+  }
+  task = std::move(fired);
+}
+
 } // namespace
 
 std::optional<delivery> screen(const dispatcher_config& cfg, message_ptr m) {
@@ -72,6 +118,7 @@ std::optional<delivery> screen(const dispatcher_config& cfg, message_ptr m) {
     return d;
   }
   d.task = std::make_shared<const transport::wire::task>(std::move(*decoded));
+  take_firing(cfg, m, d.task);
   // A redelivery of an attempt that stored its outcome but whose ack never reached the server
   // (the worker died between the two, or the ack was lost): ack it, never run it again.
   if (m->delivery_count() > 1 && outcome_stored(cfg, *d.task, m->stream_sequence())) {

@@ -194,7 +194,10 @@ void publisher::on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, voi
   st->on_complete(ref, msg_id, err);
 }
 
-expected<publish_ack> publisher::publish(const outgoing& msg, std::chrono::milliseconds timeout) {
+namespace {
+
+expected<publish_ack> publish_on(jsCtx* js, const outgoing& msg,
+                                 std::chrono::milliseconds timeout) {
   auto m = make_msg(msg);
   if (!m)
     return m.error();
@@ -203,11 +206,22 @@ expected<publish_ack> publisher::publish(const outgoing& msg, std::chrono::milli
   po.MaxWait = timeout.count();
   jsPubAck* raw = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  auto st = js_PublishMsg(&raw, js_.get(), m->get(), &po, &jerr);
+  auto st = js_PublishMsg(&raw, js, m->get(), &po, &jerr);
   pub_ack_handle pa{raw};
   if (st != NATS_OK)
     return from_nats(st, "publish to " + msg.subject, jerr);
   return publish_ack{pa->Stream != nullptr ? pa->Stream : "", pa->Sequence, pa->Duplicate};
+}
+
+} // namespace
+
+expected<publish_ack> publisher::publish(const outgoing& msg, std::chrono::milliseconds timeout) {
+  return publish_on(js_.get(), msg, timeout);
+}
+
+expected<publish_ack> publish(const connection& conn, const outgoing& msg,
+                              std::chrono::milliseconds timeout) {
+  return publish_on(conn.jetstream(), msg, timeout);
 }
 
 expected<void> publisher::publish_async(const outgoing& msg, std::uint64_t ref) {

@@ -55,6 +55,11 @@ expected<outgoing> task_message(const wire::subjects& names, std::string_view ro
 outgoing result_message(const wire::subjects& names, std::string_view role, const wire::result& r,
                         std::string_view traceparent = {});
 
+/// Publishes `msg` through the connection's own JetStream context and waits for the stream's
+/// ack: for the odd message outside a publisher's pipeline.
+expected<publish_ack> publish(const connection& conn, const outgoing& msg,
+                              std::chrono::milliseconds timeout);
+
 /// Unix ms as RFC 3339 in UTC with milliseconds: 2026-11-29T07:31:28.387Z.
 std::string rfc3339_ms(std::int64_t unix_ms);
 

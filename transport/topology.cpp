@@ -50,7 +50,7 @@ json to_json(const stream_spec& s) {
               {"max_age", ns(s.max_age)},
               {"max_msgs", s.max_msgs},
               {"max_bytes", -1},
-              {"max_msgs_per_subject", -1},
+              {"max_msgs_per_subject", s.max_msgs_per_subject},
               {"max_consumers", -1},
               {"discard", s.discard_new ? "new" : "old"},
               {"max_msg_size", s.max_msg_size},
@@ -75,8 +75,9 @@ expected<std::vector<std::string>> diff(const json& have, const json& want) {
   };
   if (subjects(have) != subjects(want))
     fields.emplace_back("subjects");
-  for (const char* key : {"num_replicas", "max_age", "max_msgs", "discard", "max_msg_size",
-                          "duplicate_window", "allow_direct", "allow_msg_schedules"}) {
+  for (const char* key :
+       {"num_replicas", "max_age", "max_msgs", "max_msgs_per_subject", "discard", "max_msg_size",
+        "duplicate_window", "allow_direct", "allow_msg_schedules"}) {
     // A field the server leaves out is at its zero value.
     auto have_value = have.contains(key) ? have[key] : json{};
     auto want_value = want[key];
@@ -256,6 +257,8 @@ topology declare(const topology_config& cfg) {
   // Delayed tasks wait in the same stream under <prefix>.schedule.> until the server publishes
   // them to their task subject (a schedule's target must be in its own stream).
   tasks.subjects = {names.all_tasks(), names.all_schedules()};
+  if (has_schedules(cfg))
+    tasks.subjects.push_back(names.all_recurring());
   tasks.retention = retention::work_queue;
   tasks.replicas = cfg.replicas;
   tasks.max_msgs = cfg.max_tasks;
@@ -290,6 +293,19 @@ topology declare(const topology_config& cfg) {
   dlq.duplicate_window = stored_window;
   dlq.allow_direct = true; // listing dead letters reads them one by one
   t.streams.push_back(dlq);
+
+  // The last firings of each recurring schedule, for `smith schedule show`: the server keeps the
+  // ten newest per schedule.
+  stream_spec firings;
+  firings.name = names.firings_stream();
+  firings.subjects = {names.all_fired()};
+  firings.replicas = cfg.replicas;
+  firings.max_age = cfg.results_max_age;
+  firings.max_msgs_per_subject = 10;
+  firings.max_msg_size = 64 * 1024;
+  firings.duplicate_window = cfg.duplicate_window;
+  firings.allow_direct = true;
+  t.streams.push_back(firings);
 
   // The server's MAX_DELIVERIES advisories, kept until an orchestrator has moved the task to
   // the dead-letter stream: a core subscription would lose them while no orchestrator runs, and

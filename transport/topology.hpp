@@ -31,6 +31,7 @@ struct stream_spec {
   /// Message schedules (nats-server 2.12+, ADR-51): delayed tasks wait in the stream. Once on,
   /// the server never turns it off; it cannot go with discard_new.
   bool allow_msg_schedules = false;
+  std::int64_t max_msgs_per_subject = -1; ///< -1: no cap; at the cap the oldest goes
 };
 
 struct consumer_spec {

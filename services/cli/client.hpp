@@ -96,5 +96,6 @@ void add_submit(CLI::App& app);
 void add_status_watch_cancel(CLI::App& app);
 void add_queues(CLI::App& app);
 void add_dlq(CLI::App& app);
+void add_schedule(CLI::App& app);
 
 } // namespace smith::services::cli

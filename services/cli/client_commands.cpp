@@ -9,6 +9,7 @@ void add_client_commands(CLI::App& app) {
   add_status_watch_cancel(app);
   add_queues(app);
   add_dlq(app);
+  add_schedule(app);
 }
 
 } // namespace smith::services::cli

@@ -1,5 +1,5 @@
-// The user's commands: submit, status, watch, cancel, queues, dlq. They talk to NATS directly
-// by default (the same code the orchestrator runs), or to an orchestrator with --api URL.
+// The user's commands: submit, status, watch, cancel, queues, dlq, schedule. They talk to NATS
+// directly by default (the same code the orchestrator runs), or to an orchestrator with --api URL.
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -47,7 +47,7 @@ void add_status_watch_cancel(CLI::App& app) {
 
   auto xo = std::make_shared<client_options>();
   auto xid = std::make_shared<std::string>();
-  auto* cancel = app.add_subcommand("cancel", "Cancel a queued or running task");
+  auto* cancel = app.add_subcommand("cancel", "Cancel a scheduled, queued or running task");
   cancel->add_option("id", *xid, "Task id")->required();
   add_client_options(cancel, xo);
   cancel->callback([xo, xid] {

@@ -120,6 +120,29 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     only("GET");
     return svc.status(s[1]);
   }
+  if (is({"schedules"})) {
+    if (req.method == "GET")
+      return svc.schedule_list();
+    only("POST");
+    auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded())
+      throw api_error(400, "invalid_json", "the request body is not valid JSON");
+    status = 201;
+    auto r = svc.schedule_create(body);
+    SMITH_LOG(c.audit_log, info, "audit", {"action", "schedule_create"}, {"who", c.who},
+              {"schedule", r.value("name", "")}, {"role", r.value("role", "")},
+              {"type", r.value("type", "")}, {"when", r.value("schedule", "")});
+    return r;
+  }
+  if (is({"schedules", nullptr})) {
+    if (req.method == "GET")
+      return svc.schedule_show(s[1]);
+    only("DELETE");
+    auto r = svc.schedule_delete(s[1]);
+    SMITH_LOG(c.audit_log, info, "audit", {"action", "schedule_delete"}, {"who", c.who},
+              {"schedule", s[1]});
+    return r;
+  }
   if (is({"queues"})) {
     only("GET");
     return svc.queues();

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,15 @@ public:
   /// Per role: pending, in_flight, workers, oldest_pending_s.
   nlohmann::json queues(std::chrono::milliseconds ping_wait = std::chrono::milliseconds{250});
 
+  /// Recurring schedules (docs/WIRE.md §2.3): {name, role, type, every | cron, time_zone?,
+  /// payload | payload_base64, meta?} → {name, role, type, schedule, time_zone?, replaced,
+  /// stream_seq}. The server fires them; each firing is a task of its own.
+  nlohmann::json schedule_create(const nlohmann::json& request);
+  nlohmann::json schedule_list();
+  /// The schedule, its next due time and its last firings with their tasks' states.
+  nlohmann::json schedule_show(const std::string& name);
+  nlohmann::json schedule_delete(const std::string& name);
+
   nlohmann::json dlq_list(std::size_t limit, std::uint64_t from_seq = 1);
   nlohmann::json dlq_requeue(std::uint64_t seq);
   nlohmann::json dlq_delete(std::uint64_t seq);
@@ -64,6 +74,10 @@ private:
     std::string due; ///< as the schedule says it: RFC 3339
     std::optional<std::int64_t> due_ms;
   };
+
+  std::string payload_of(const nlohmann::json& req) const;
+  static std::map<std::string, std::string> meta_of(const nlohmann::json& req);
+  std::optional<nlohmann::json> find_recurring(const std::string& name);
 
   std::optional<queued> find_queued(const std::string& id);
   std::optional<scheduled> find_scheduled(const std::string& id);

@@ -15,6 +15,44 @@ namespace tp = smith::transport;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
+std::string task_service::payload_of(const json& req) const {
+  std::string payload;
+  if (req.contains("payload") && req.contains("payload_base64"))
+    throw api_error(400, "invalid_field", "give `payload` or `payload_base64`, not both");
+  if (req.contains("payload_base64")) {
+    auto bytes = tp::wire::base64_decode(field_string(req, "payload_base64"));
+    if (!bytes)
+      throw api_error(400, "invalid_field", "field `payload_base64` is not valid base64");
+    payload = std::move(*bytes);
+  } else if (req.contains("payload")) {
+    // A string travels as its text; any other JSON value as its compact JSON.
+    const auto& p = req["payload"];
+    payload = p.is_string() ? p.get<std::string>() : p.dump();
+  }
+  auto limit = static_cast<std::size_t>(topo_.max_msg_bytes) - 4096;
+  if (payload.size() > limit)
+    throw api_error(413, "payload_too_large",
+                    "the payload has " + std::to_string(payload.size()) + " bytes; at most "
+                      + std::to_string(limit)
+                      + " fit in a task. Hint: store large inputs elsewhere and pass a reference,"
+                        " or raise SMITH_MAX_MSG_BYTES");
+  return payload;
+}
+
+std::map<std::string, std::string> task_service::meta_of(const json& req) {
+  std::map<std::string, std::string> meta;
+  if (!req.contains("meta"))
+    return meta;
+  if (!req["meta"].is_object())
+    throw api_error(400, "invalid_field", "field `meta` must be an object of strings");
+  for (const auto& [k, v] : req["meta"].items()) {
+    if (!v.is_string())
+      throw api_error(400, "invalid_field", "meta `" + k + "` must be a string");
+    meta.emplace(k, v.get<std::string>());
+  }
+  return meta;
+}
+
 json task_service::submit(const json& req) {
   if (!req.is_object())
     throw api_error(400, "invalid_json", "the request body must be a JSON object");
@@ -26,25 +64,7 @@ json task_service::submit(const json& req) {
   check_token(t.type, "type");
   t.id = req.contains("id") && !req["id"].is_null() ? field_string(req, "id") : new_task_id();
   check_token(t.id, "id");
-  if (req.contains("payload") && req.contains("payload_base64"))
-    throw api_error(400, "invalid_field", "give `payload` or `payload_base64`, not both");
-  if (req.contains("payload_base64")) {
-    auto bytes = tp::wire::base64_decode(field_string(req, "payload_base64"));
-    if (!bytes)
-      throw api_error(400, "invalid_field", "field `payload_base64` is not valid base64");
-    t.payload = std::move(*bytes);
-  } else if (req.contains("payload")) {
-    // A string travels as its text; any other JSON value as its compact JSON.
-    const auto& p = req["payload"];
-    t.payload = p.is_string() ? p.get<std::string>() : p.dump();
-  }
-  auto limit = static_cast<std::size_t>(topo_.max_msg_bytes) - 4096;
-  if (t.payload.size() > limit)
-    throw api_error(413, "payload_too_large",
-                    "the payload has " + std::to_string(t.payload.size()) + " bytes; at most "
-                      + std::to_string(limit)
-                      + " fit in a task. Hint: store large inputs elsewhere and pass a reference,"
-                        " or raise SMITH_MAX_MSG_BYTES");
+  t.payload = payload_of(req);
   t.created_ms = tp::unix_ms();
   t.deadline_ms = field_int(req, "deadline_ms");
   auto delay = field_int(req, "delay_ms");
@@ -53,15 +73,7 @@ json task_service::submit(const json& req) {
   if (t.deadline_ms && *t.deadline_ms <= t.created_ms)
     throw api_error(400, "invalid_field",
                     "field `deadline_ms` is unix time in ms and must be in the future");
-  if (req.contains("meta")) {
-    if (!req["meta"].is_object())
-      throw api_error(400, "invalid_field", "field `meta` must be an object of strings");
-    for (const auto& [k, v] : req["meta"].items()) {
-      if (!v.is_string())
-        throw api_error(400, "invalid_field", "meta `" + k + "` must be a string");
-      t.meta.emplace(k, v.get<std::string>());
-    }
-  }
+  t.meta = meta_of(req);
   tp::task_headers extra;
   if (delay && *delay > 0) {
     if (!tp::has_schedules(topo_))

@@ -16,6 +16,11 @@ inline constexpr const char* schedule = "Nats-Schedule";
 inline constexpr const char* schedule_target = "Nats-Schedule-Target";
 /// Set by the server on a message a schedule produced: the schedule's subject.
 inline constexpr const char* scheduler = "Nats-Scheduler";
+/// Set by the server on a message a schedule produced: its next due time (RFC 3339), or
+/// "purge" for a one-shot schedule.
+inline constexpr const char* schedule_next = "Nats-Schedule-Next";
+/// The IANA time zone of a cron schedule ("Europe/Amsterdam"); UTC when absent.
+inline constexpr const char* schedule_time_zone = "Nats-Schedule-Time-Zone";
 /// W3C trace context, copied onto results and into logs.
 inline constexpr const char* traceparent = "traceparent";
 

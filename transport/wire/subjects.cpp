@@ -58,6 +58,39 @@ std::string subjects::all_schedules() const {
   return join({prefix_, "schedule", ">"});
 }
 
+std::string subjects::recurring(std::string_view role, std::string_view type,
+                                std::string_view name) const {
+  return join({prefix_, "recurring", role, type, name});
+}
+
+std::string subjects::recurring_of(std::string_view name) const {
+  return join({prefix_, "recurring", "*", "*", name});
+}
+
+std::string subjects::all_recurring() const {
+  return join({prefix_, "recurring", ">"});
+}
+
+std::string subjects::fired(std::string_view role, std::string_view name) const {
+  return join({prefix_, "fired", role, name});
+}
+
+std::string subjects::fired_of(std::string_view name) const {
+  return join({prefix_, "fired", "*", name});
+}
+
+std::string subjects::all_fired() const {
+  return join({prefix_, "fired", ">"});
+}
+
+std::string subjects::firings_stream() const {
+  return stream_prefix_ + "_FIRINGS";
+}
+
+std::optional<task_address> subjects::parse_recurring(std::string_view subject) const {
+  return parse(subject, "recurring");
+}
+
 std::optional<task_address> subjects::parse_task(std::string_view subject) const {
   return parse(subject, "task");
 }

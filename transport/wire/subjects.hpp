@@ -40,10 +40,21 @@ public:
   std::string schedule(std::string_view role, std::string_view type, std::string_view id) const;
   std::string schedule_of(std::string_view id) const; ///< <prefix>.schedule.*.*.<id>
   std::string all_schedules() const;                  ///< <prefix>.schedule.>
+  /// A recurring schedule (@every, cron) named `name`, firing tasks of `role` and `type`:
+  /// <prefix>.recurring.<role>.<type>.<name>
+  std::string recurring(std::string_view role, std::string_view type, std::string_view name) const;
+  std::string recurring_of(std::string_view name) const; ///< <prefix>.recurring.*.*.<name>
+  std::string all_recurring() const;                     ///< <prefix>.recurring.>
+  /// The firings of a recurring schedule, newest last: <prefix>.fired.<role>.<name>
+  std::string fired(std::string_view role, std::string_view name) const;
+  std::string fired_of(std::string_view name) const; ///< <prefix>.fired.*.<name>
+  std::string all_fired() const;                     ///< <prefix>.fired.>
   /// The parts of a version 2 task subject of this prefix; nullopt for any other subject.
   std::optional<task_address> parse_task(std::string_view subject) const;
   /// The parts of a schedule subject of this prefix; nullopt for any other subject.
   std::optional<task_address> parse_schedule(std::string_view subject) const;
+  /// The parts of a recurring schedule's subject (`id` is its name); nullopt otherwise.
+  std::optional<task_address> parse_recurring(std::string_view subject) const;
   std::string result(std::string_view role, std::string_view task_id) const;
   std::string result_of(std::string_view task_id) const; ///< <prefix>.result.*.<id>
   std::string role_results(std::string_view role) const; ///< <prefix>.result.<role>.>
@@ -64,6 +75,7 @@ public:
   std::string results_stream() const;                 ///< SMITH_RESULTS
   std::string dlq_stream() const;                     ///< SMITH_DLQ
   std::string advisories_stream() const;              ///< SMITH_ADVISORIES
+  std::string firings_stream() const;                 ///< SMITH_FIRINGS
   static std::string consumer(std::string_view role); ///< role-<role>
   static std::string dead_letter_consumer();          ///< dead-letter-mover
 

@@ -8,8 +8,9 @@ TEST_CASE("applying the topology twice creates it once and then changes nothing"
   auto conn = connect_to(server.url());
   auto cfg = test_topology();
   auto first = must(tp::apply(*conn, tp::declare(cfg)));
-  // four streams (tasks, results, dead letters, advisories), the role consumer and the mover
-  REQUIRE(first.size() == 6);
+  // five streams (tasks, results, dead letters, firings, advisories), the role consumer and the
+  // mover
+  REQUIRE(first.size() == 7);
   for (const auto& a : first)
     CHECK_MESSAGE(a.what == applied::change::created, a.name);
   auto second = must(tp::apply(*conn, tp::declare(cfg)));
