@@ -27,7 +27,8 @@ void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcom
   auto took = clock_type::now() - e.started;
   st.cfg.stats->task_finished(e.task ? e.task->type : "unknown", outcome_name, took);
   log_task_end({std::string{task_id(e)}, std::string{trace_id(e.msg).value_or("")},
-                e.task ? e.task->type : "", st.cfg.role, outcome_name, e.attempt,
+                e.task ? e.task->type : "", st.cfg.role, outcome_name,
+                e.prior_attempts + e.attempt, // as results and events count: a requeue goes on
                 std::chrono::duration_cast<milliseconds>(took), e.error_type, e.error});
   if (e.ph != entry::phase::running)
     --st.storing;
