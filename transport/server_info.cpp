@@ -126,7 +126,7 @@ expected<server_version> probe_server_version(const std::string& url,
         break;
       }
       line.append(buf, static_cast<std::size_t>(n));
-      if (line.size() > 64 * 1024) {
+      if (line.size() > std::size_t{64} * 1024) {
         last_error = "an INFO line over 64 KiB";
         failed = true;
         break;
@@ -143,7 +143,7 @@ expected<server_version> probe_server_version(const std::string& url,
     auto text = info["version"].get<std::string>();
     auto v = parse_server_version(text);
     if (!v)
-      return error{errc::malformed, what + ": its INFO says version \"" + text + "\""};
+      return error{errc::malformed, what.append(": its INFO says version \"").append(text) + "\""};
     return *v;
   }
   return error{errc::unavailable, what + ": " + last_error};

@@ -80,7 +80,7 @@ expected<std::vector<std::string>> diff(const json& have, const json& want) {
         "duplicate_window", "allow_direct", "allow_msg_schedules"}) {
     // A field the server leaves out is at its zero value.
     auto have_value = have.contains(key) ? have[key] : json{};
-    auto want_value = want[key];
+    const auto& want_value = want.at(key);
     bool same =
       have_value == want_value
       || (have_value.is_null() && (want_value == false || want_value == 0 || want_value == ""));

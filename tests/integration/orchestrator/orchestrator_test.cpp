@@ -174,16 +174,15 @@ TEST_CASE("a task that used up MaxDeliver is dead-lettered once with two orchest
   CHECK(a.call("GET", "/v1/tasks/doomed")["attempts"] == 4);
   CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
   // The worker's log counts as the result does (its line follows the result's store).
-  CHECK_MESSAGE(wait_until(
-                  [&] {
-                    auto log = w.log_text();
-                    return log.find(R"("msg":"task_duration","task_id":"doomed")")
-                             != std::string::npos
-                           && log.find(R"("outcome":"succeeded","attempt":4,)")
-                                != std::string::npos;
-                  },
-                  10s),
-                w.log_text());
+  CHECK_MESSAGE(
+    wait_until(
+      [&] {
+        auto log = w.log_text();
+        return log.find(R"("msg":"task_duration","task_id":"doomed")") != std::string::npos
+               && log.find(R"("outcome":"succeeded","attempt":4,)") != std::string::npos;
+      },
+      10s),
+    w.log_text());
 }
 
 TEST_CASE("a worker's last failed attempt is dead-lettered once; DELETE removes it") {
