@@ -1,12 +1,11 @@
 #include "transport/publisher.hpp"
 #include "transport/nats_error.hpp"
 
+#include "transport/clock.hpp"
 #include "transport/connection.hpp"
 #include "transport/wire/headers.hpp"
 
 #include <atomic>
-#include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <unordered_map>
 
@@ -78,46 +77,6 @@ outgoing result_message(const wire::subjects& names, std::string_view role, cons
   if (!traceparent.empty())
     out.headers.emplace_back(wire::headers::traceparent, std::string{traceparent});
   return out;
-}
-
-std::string rfc3339_ms(std::int64_t unix_ms) {
-  auto secs = static_cast<std::time_t>(unix_ms / 1000);
-  auto ms = unix_ms % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    --secs;
-  }
-  std::tm tmv{};
-  gmtime_r(&secs, &tmv);
-  char buf[40];
-  auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tmv);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
-  return buf;
-}
-
-std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text) {
-  // 2026-11-29T07:31:28Z or 2026-11-29T07:31:28.387Z: 19 characters, a fraction, then Z.
-  if (text.size() < 20 || text.back() != 'Z')
-    return std::nullopt;
-  std::string whole{text.substr(0, 19)};
-  std::tm tmv{};
-  const char* end = strptime(whole.c_str(), "%Y-%m-%dT%H:%M:%S", &tmv);
-  if (end == nullptr || *end != '\0')
-    return std::nullopt;
-  auto ms = static_cast<std::int64_t>(timegm(&tmv)) * 1000;
-  auto frac = text.substr(19, text.size() - 20);
-  if (frac.empty())
-    return ms;
-  if (frac.size() < 2 || frac[0] != '.')
-    return std::nullopt;
-  std::int64_t scale = 100;
-  for (char c : frac.substr(1)) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    ms += (c - '0') * scale;
-    scale /= 10;
-  }
-  return ms;
 }
 
 std::string result_msg_id(std::uint64_t task_seq) {

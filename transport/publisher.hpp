@@ -60,12 +60,6 @@ outgoing result_message(const wire::subjects& names, std::string_view role, cons
 expected<publish_ack> publish(const connection& conn, const outgoing& msg,
                               std::chrono::milliseconds timeout);
 
-/// Unix ms as RFC 3339 in UTC with milliseconds: 2026-11-29T07:31:28.387Z.
-std::string rfc3339_ms(std::int64_t unix_ms);
-
-/// RFC 3339 in UTC ("Z", any fraction of a second) → unix ms; nullopt for anything else.
-std::optional<std::int64_t> parse_rfc3339_ms(std::string_view text);
-
 /// The Nats-Msg-Id of the result that ends the task message at `task_seq` in SMITH_TASKS:
 /// a store retried after a lost ack, or a second worker finishing a redelivery of the same
 /// message, dedups to one result (within the duplicate window).

@@ -3,7 +3,6 @@
 
 #include "services/orchestrator/request_fields.hpp"
 #include "transport/clock.hpp"
-#include "transport/publisher.hpp"
 #include "transport/pull_consumer.hpp"
 #include "transport/stream_reader.hpp"
 #include "transport/wire/envelope.hpp"

@@ -132,10 +132,7 @@ void append_body(std::string& out, std::string_view msg, std::span<const field> 
   }
 }
 
-void append_line(std::string& out, std::chrono::system_clock::time_point ts, level l,
-                 std::string_view logger, std::string_view body) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(ts.time_since_epoch()).count();
+void append_utc_ms(std::string& out, std::int64_t ms) {
   auto secs = static_cast<std::time_t>(ms / 1000);
   auto frac = ms % 1000;
   if (frac < 0) { // before 1970: floor, not truncate
@@ -144,7 +141,6 @@ void append_line(std::string& out, std::chrono::system_clock::time_point ts, lev
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  out += "{\"ts\":\"";
   append_padded(out, tm.tm_year + 1900L, 4);
   out += '-';
   append_padded(out, tm.tm_mon + 1L, 2);
@@ -158,7 +154,15 @@ void append_line(std::string& out, std::chrono::system_clock::time_point ts, lev
   append_padded(out, tm.tm_sec, 2);
   out += '.';
   append_padded(out, static_cast<long>(frac), 3);
-  out += "Z\",\"level\":";
+  out += 'Z';
+}
+
+void append_line(std::string& out, std::chrono::system_clock::time_point ts, level l,
+                 std::string_view logger, std::string_view body) {
+  using namespace std::chrono;
+  out += "{\"ts\":\"";
+  append_utc_ms(out, duration_cast<milliseconds>(ts.time_since_epoch()).count());
+  out += "\",\"level\":";
   append_json_string(out, to_string(l));
   out += ",\"logger\":";
   append_json_string(out, logger);

@@ -8,6 +8,7 @@
 #include "transport/logging/level.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,9 @@ bool is_reserved_key(std::string_view key) noexcept;
 /// A field without a value is left out. A field whose key is reserved or already written is
 /// renamed `<key>_2` (or `_3`, ...), so nothing given is lost and no key is there twice.
 void append_body(std::string& out, std::string_view msg, std::span<const field> fields);
+
+/// Appends unix milliseconds as RFC 3339 in UTC with milliseconds: 2026-11-29T07:31:28.387Z.
+void append_utc_ms(std::string& out, std::int64_t unix_ms);
 
 /// Appends a whole line around a body from append_body, with its newline:
 /// `{"ts":...,"level":...,"logger":...,<body>}\n`. The time is UTC with milliseconds.
