@@ -30,6 +30,10 @@ public:
     return pub_->publish_async(out, ref);
   }
 
+  void flush_soon() override {
+    conn_->flush_soon();
+  }
+
   void wait_stored(std::chrono::milliseconds timeout) override {
     (void)pub_->wait_complete(timeout);
   }

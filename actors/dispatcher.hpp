@@ -37,6 +37,10 @@ public:
   /// error means it was not sent (and no stored_atom follows).
   virtual transport::expected<void> store(const transport::outgoing& out, std::uint64_t ref) = 0;
 
+  /// Writes what store() published now rather than with the next coalesced write (see
+  /// transport::connection::flush_soon): the dispatcher asks when few stores are under way.
+  virtual void flush_soon() = 0;
+
   /// Waits up to `timeout` until every store has its outcome (at the end of a drain).
   virtual void wait_stored(std::chrono::milliseconds timeout) = 0;
 

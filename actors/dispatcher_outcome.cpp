@@ -107,6 +107,8 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
     out.msg_id = "dlq-" + std::to_string(seq);
     submit(std::move(out));
   }
+  if (e.stores_pending > 0 && st.storing < write_at_once_below)
+    st.port->flush_soon();
   if (e.stores_pending == 0) {
     // Nothing could be queued for storing: retry the whole attempt later.
     (void)e.msg->nak(retry_delay(st.cfg, e.attempt));

@@ -99,6 +99,11 @@ constexpr std::int64_t settle_window = 256;
 // of the fleet is idle.
 constexpr std::chrono::microseconds prefetch_budget{10'000};
 constexpr std::int64_t max_prefetch = 256;
+// The worker's connection gathers writes for up to a millisecond (transport::connection,
+// coalesce_writes). A result stored while fewer attempts than this are storing is written at
+// once: an idle worker answers without that wait, and a busy one, with many results and acks
+// under way, writes them in batches, which costs it and the server far less per task.
+constexpr std::int64_t write_at_once_below = 4;
 // After a store that may not have happened (its publish ack timed out), the same messages go
 // out again after this pause; their Nats-Msg-Ids make a second copy harmless.
 constexpr milliseconds restore_pause{500};

@@ -195,7 +195,6 @@ expected<connection_config> parse_connection_config(const env_lookup& env) {
   r.duration("SMITH_NATS_RECONNECT_WAIT_MAX", cfg.reconnect_wait_max);
   r.duration("SMITH_NATS_RECONNECT_JITTER", cfg.reconnect_jitter);
   r.duration("SMITH_NATS_REQUEST_TIMEOUT", cfg.request_timeout);
-  r.boolean("SMITH_NATS_SEND_ASAP", cfg.send_asap);
   if (r.failure())
     return *r.failure();
   if (auto ok = validate(cfg); !ok)

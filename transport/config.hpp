@@ -34,9 +34,12 @@ struct connection_config {
   milliseconds request_timeout{5000};    ///< SMITH_NATS_REQUEST_TIMEOUT: JetStream API calls
   /// Keep trying when the first connect fails (services: yes; a one-shot CLI: no).
   bool retry_on_failed_connect = true;
-  /// Write each publish at once instead of coalescing for ~1 ms: lower latency, same throughput
-  /// (DESIGN.md §5). SMITH_NATS_SEND_ASAP=0 turns it off.
-  bool send_asap = true;
+  /// How publishes reach the socket. false: each one is written when it is made (services that
+  /// answer one request at a time: the orchestrator, the CLI). true: nats.c gathers writes for
+  /// up to a millisecond, and the owner calls connection::flush_soon() for a write that should
+  /// not wait: the worker flushes at once when it is idle and coalesces when it is busy. Set by
+  /// the program, not by configuration: neither setting is a trade-off left to the user.
+  bool coalesce_writes = false;
 };
 
 /// The streams and consumers of one deployment (see docs/WIRE.md).

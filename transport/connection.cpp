@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace smith::transport {
@@ -21,6 +22,63 @@ std::string_view to_string(connection_event_kind kind) noexcept {
   }
   return "unknown";
 }
+
+// The thread behind flush_soon(): natsConnection_FlushTimeout writes nats.c's buffer in place,
+// then waits for the PONG. While it waits, further calls only mark one more write as due, so a
+// busy owner that kicks often still costs one write per round trip at most.
+class connection::write_kicker {
+public:
+  explicit write_kicker(natsConnection* nc) : nc_(nc), thread_([this] { run(); }) {
+  }
+
+  ~write_kicker() {
+    stop();
+  }
+
+  /// Ends the thread; kick() does nothing afterwards. Idempotent; not concurrent with itself.
+  void stop() {
+    {
+      std::lock_guard guard{mtx_};
+      stop_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+  write_kicker(const write_kicker&) = delete;
+  write_kicker& operator=(const write_kicker&) = delete;
+
+  void kick() {
+    if (due_.exchange(true, std::memory_order_acq_rel))
+      return; // a write is due already: it takes this one along
+    std::lock_guard guard{mtx_};
+    cv_.notify_one();
+  }
+
+private:
+  void run() {
+    std::unique_lock lock{mtx_};
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || due_.load(std::memory_order_acquire); });
+      if (stop_)
+        return;
+      due_.store(false, std::memory_order_release);
+      lock.unlock();
+      // Errors need no handling here: a lost link shows in the connection's events, and what
+      // was buffered goes out with the reconnect or is retried by its owner.
+      (void)natsConnection_FlushTimeout(nc_, 100);
+      lock.lock();
+    }
+  }
+
+  natsConnection* nc_;
+  std::atomic<bool> due_{false};
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_; // last: it starts with everything above in place
+};
 
 connection::connection(connection_config cfg) : cfg_(std::move(cfg)) {
 }
@@ -76,7 +134,7 @@ expected<std::shared_ptr<connection>> connection::connect(const connection_confi
   SMITH_TRY(natsOptions_SetReconnectWait(o, cfg.reconnect_wait.count()), "set reconnect wait");
   SMITH_TRY(natsOptions_SetCustomReconnectDelay(o, &connection::reconnect_delay, self.get()),
             "set reconnect backoff");
-  SMITH_TRY(natsOptions_SetSendAsap(o, cfg.send_asap), "set send-asap");
+  SMITH_TRY(natsOptions_SetSendAsap(o, !cfg.coalesce_writes), "set send-asap");
   // What nats.c buffers while disconnected. Publishes that matter are retried by us (a result
   // whose ack timed out goes out again with the same Nats-Msg-Id), so the buffer only spares
   // work. nats.c allocates it anew on each outage from its reconnect thread, a new thread each
@@ -105,6 +163,8 @@ expected<std::shared_ptr<connection>> connection::connect(const connection_confi
     return err;
   }
   self->conn_.reset(nc);
+  if (cfg.coalesce_writes)
+    self->kicker_ = std::make_unique<write_kicker>(nc);
   if (st == NATS_OK)
     if (auto ok = self->check_server(); !ok) {
       self->close();
@@ -175,6 +235,11 @@ expected<void> connection::flush(std::chrono::milliseconds timeout) {
   return {};
 }
 
+void connection::flush_soon() {
+  if (kicker_)
+    kicker_->kick();
+}
+
 expected<void> connection::drain(std::chrono::milliseconds timeout) {
   if (!conn_)
     return {};
@@ -194,6 +259,8 @@ void connection::close() {
   if (!conn_)
     return;
   closing_ = true;
+  if (kicker_) // before the handle it writes to can go; flush_soon() may still be called
+    kicker_->stop();
   natsConnection_Close(conn_.get());
   {
     // The closed callback runs on nats.c's callback thread and uses `this`: wait for it

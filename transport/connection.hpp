@@ -86,6 +86,12 @@ public:
   /// Sends everything buffered and waits for the server's PONG.
   expected<void> flush(std::chrono::milliseconds timeout);
 
+  /// On a connection with coalesce_writes: writes what is buffered now instead of within
+  /// nats.c's millisecond, without blocking the caller (a thread of the connection writes it,
+  /// with a PING; calls made while that one is under way make one more write, not one each).
+  /// Does nothing on a connection that writes each publish at once. Any thread.
+  void flush_soon();
+
   /// Stops subscriptions, flushes publishes, then closes; for shutdown.
   expected<void> drain(std::chrono::milliseconds timeout);
 
@@ -142,6 +148,8 @@ private:
   std::uint64_t next_token_ = 1;
   std::map<std::uint64_t, listener> listeners_;
   std::vector<std::shared_ptr<void>> kept_;
+  class write_kicker;
+  std::unique_ptr<write_kicker> kicker_; // with coalesce_writes only
 };
 
 } // namespace smith::transport

@@ -133,6 +133,8 @@ expected<void> pull_consumer::send_request(std::uint64_t batch, std::chrono::mil
   if (st != NATS_OK)
     return from_nats(st, "pull request on " + stream_ + "/" + durable_);
   requests_.push_back({id, batch, steady_clock::now() + expiry});
+  // Deliveries wait for this request: never for a coalesced write.
+  conn_->flush_soon();
   return {};
 }
 

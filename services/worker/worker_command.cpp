@@ -118,6 +118,9 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   auto exit_grace = duration_or_throw("SMITH_EXIT_GRACE", o.exit_grace);
   auto worker_name = host_name() + ":" + std::to_string(getpid());
   cc->name = "smith-worker-" + o.role;
+  // Writes gather for up to a millisecond; the dispatcher and the fetch thread flush at once
+  // when a write should not wait (an idle worker's result, a pull request).
+  cc->coalesce_writes = true;
 
   auto conn = tp::connection::connect(*cc);
   if (!conn) {

@@ -2,8 +2,10 @@
 
 #include "transport/clock.hpp"
 #include "transport/stream_reader.hpp"
+#include "transport/subscription.hpp"
 #include "transport/wire/headers.hpp"
 
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -269,4 +271,44 @@ TEST_CASE("a task with a time to start waits as a message schedule and arrives w
   // A one-shot schedule is gone once it fired.
   CHECK_FALSE(must(tp::last_message(*s.conn, s.names.tasks_stream(), s.names.schedule_of("h-2")))
                 .has_value());
+}
+
+TEST_CASE("a connection that coalesces writes delivers every publish, flushes on request from any "
+          "thread, and writes what it holds when closed") {
+  nats_server server;
+  auto reader = connect_to(server.url());
+  std::mutex mtx;
+  std::condition_variable cv;
+  int seen = 0;
+  auto sub = must(tp::subscription::create(reader, "co.>", [&](const tp::core_message&) {
+    std::lock_guard guard{mtx};
+    ++seen;
+    cv.notify_all();
+  }));
+  must(reader->flush(2s)); // the subscription is in place before anything is sent
+  auto cc = config_for(server);
+  cc.coalesce_writes = true;
+  auto writer = must(tp::connection::connect(cc));
+  constexpr int threads = 4;
+  constexpr int each = 500;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < threads; ++t)
+    senders.emplace_back([&writer, t] {
+      for (int i = 0; i < each; ++i) {
+        must(tp::publish_core(*writer, "co." + std::to_string(t), "x"));
+        writer->flush_soon();
+      }
+    });
+  for (auto& s : senders)
+    s.join();
+  {
+    std::unique_lock lock{mtx};
+    REQUIRE(cv.wait_for(lock, 10s, [&] { return seen == threads * each; }));
+  }
+  // Held in the write buffer, with no flush asked for: close writes it.
+  must(tp::publish_core(*writer, "co.last", "x"));
+  writer->close();
+  writer->flush_soon(); // after close: nothing to write to, nothing happens
+  std::unique_lock lock{mtx};
+  CHECK(cv.wait_for(lock, 10s, [&] { return seen == threads * each + 1; }));
 }

@@ -53,6 +53,12 @@ public:
     return {};
   }
 
+  void flush_soon() override {
+    std::lock_guard guard{mtx_};
+    ++flushes_;
+    cv_.notify_all();
+  }
+
   void wait_stored(std::chrono::milliseconds) override {
   }
 
@@ -114,6 +120,11 @@ public:
     return stopped_;
   }
 
+  /// How many times the dispatcher asked for its stores to be written at once.
+  int flushes() const {
+    return flushes_;
+  }
+
   bool acked(const std::string& line) const {
     return std::find(acks_.begin(), acks_.end(), line) != acks_.end();
   }
@@ -143,6 +154,7 @@ private:
   std::vector<std::string> events_;
   std::int64_t capacity_ = -1;
   bool stopped_ = false;
+  int flushes_ = 0;
 };
 
 /// A job a scripted worker got, and the worker, which answers for it.

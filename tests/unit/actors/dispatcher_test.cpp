@@ -172,3 +172,29 @@ TEST_CASE("a drain hands prefetched deliveries back at once, lets the running on
   CHECK(h.rec->stopped());
   CHECK_FALSE(h.job_waiting()); // the prefetched ones never ran here
 }
+
+TEST_CASE("results are written at once while few are being stored, and coalesced while many are") {
+  dispatcher_harness h{6};
+  std::vector<smith::actors::delivery> batch;
+  for (std::uint64_t seq = 1; seq <= 6; ++seq)
+    batch.push_back(h.delivery(seq, echo_task("w" + std::to_string(seq))));
+  h.deliver(std::move(batch));
+  std::vector<handed> jobs;
+  for (int i = 0; i < 6; ++i)
+    jobs.push_back(h.next_job());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    h.finish(jobs[i], outcome::success("out"));
+    REQUIRE(h.rec->wait([n = i + 1](auto& r) { return r.stores().size() == n; }));
+  }
+  // The first three found fewer than write_at_once_below (4) stores under way; the rest wait
+  // for the coalesced write with the others.
+  REQUIRE(h.rec->wait([](auto& r) { return r.flushes() == 3; }));
+  for (std::uint64_t seq = 1; seq <= 6; ++seq)
+    h.stored(seq, true);
+  REQUIRE(h.rec->wait([](auto& r) { return r.acked("+ACK 6 dc1"); }));
+  // Idle again: the next result goes out at once.
+  h.deliver({h.delivery(7, echo_task("w7"))});
+  h.finish(h.next_job(), outcome::success("out"));
+  REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 7; }));
+  CHECK(h.rec->wait([](auto& r) { return r.flushes() == 4; }));
+}

@@ -110,7 +110,6 @@ TEST_CASE("every connection variable is read") {
     {"SMITH_NATS_RECONNECT_WAIT_MAX", "10s"},
     {"SMITH_NATS_RECONNECT_JITTER", "1s"},
     {"SMITH_NATS_REQUEST_TIMEOUT", "8s"},
-    {"SMITH_NATS_SEND_ASAP", "no"},
   }));
   REQUIRE_MESSAGE(cfg.has_value(), cfg.error().message());
   CHECK(cfg->servers == std::vector<std::string>{"nats://a:4222", "tls://b:4222"});
@@ -125,7 +124,6 @@ TEST_CASE("every connection variable is read") {
   CHECK(cfg->reconnect_wait_max == 10s);
   CHECK(cfg->reconnect_jitter == 1s);
   CHECK(cfg->request_timeout == 8s);
-  CHECK_FALSE(cfg->send_asap);
 }
 
 TEST_CASE("bad topology values are refused, naming the variable and the value") {
@@ -156,7 +154,6 @@ TEST_CASE("bad connection values are refused, naming the variable") {
         != std::string::npos);
   CHECK(connection_error({{"SMITH_NATS_TLS_CERT", "/c.pem"}}).find("SMITH_NATS_TLS_KEY")
         != std::string::npos);
-  CHECK(connection_error({{"SMITH_NATS_SEND_ASAP", "maybe"}}).find("SMITH_NATS_SEND_ASAP") == 0);
   CHECK(connection_error(
           {{"SMITH_NATS_RECONNECT_WAIT", "10s"}, {"SMITH_NATS_RECONNECT_WAIT_MAX", "1s"}})
           .find("SMITH_NATS_RECONNECT_WAIT_MAX")
