@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace smith::services::orchestrator {
 
@@ -44,26 +45,54 @@ std::size_t task_tracker::size() const {
   return live_.size();
 }
 
+namespace {
+
+// Events come from any publisher on <prefix>.event.>: a field of the wrong type or out of range
+// reads as absent, never as an exception (nlohmann's value() throws on a type mismatch).
+std::string text(const nlohmann::json& doc, const char* key) {
+  auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+template <class Int>
+Int number(const nlohmann::json& doc, const char* key, Int lo, Int hi) {
+  auto it = doc.find(key);
+  if (it == doc.end() || !it->is_number_integer())
+    return Int{};
+  if (it->is_number_unsigned()) {
+    auto v = it->get<std::uint64_t>();
+    return v <= static_cast<std::uint64_t>(hi) ? static_cast<Int>(v) : Int{};
+  }
+  auto v = it->get<std::int64_t>();
+  return v >= static_cast<std::int64_t>(lo) && v <= static_cast<std::int64_t>(hi)
+           ? static_cast<Int>(v)
+           : Int{};
+}
+
+} // namespace
+
 void task_tracker::on_event(std::string_view data) {
   auto doc = nlohmann::json::parse(data, nullptr, false);
-  if (!doc.is_object() || !doc.contains("id") || !doc["id"].is_string())
+  if (!doc.is_object())
     return;
-  auto id = doc["id"].get<std::string>();
-  auto kind = doc.value("kind", "");
+  auto id = text(doc, "id");
+  if (id.empty())
+    return;
+  auto kind = text(doc, "kind");
   std::lock_guard guard{mtx_};
   if (kind == "started") {
     auto& t = live_[id];
-    t.role = doc.value("role", "");
-    t.type = doc.value("type", "");
-    t.worker = doc.value("worker", "");
-    t.attempt = doc.value("attempt", 0U);
-    t.started_ms = doc.value("ts_ms", std::int64_t{0});
+    t.role = text(doc, "role");
+    t.type = text(doc, "type");
+    t.worker = text(doc, "worker");
+    t.attempt = number<std::uint32_t>(doc, "attempt", 0, UINT32_MAX);
+    t.started_ms = number<std::int64_t>(doc, "ts_ms", 0, INT64_MAX);
   } else if (kind == "progress") {
     auto it = live_.find(id);
     if (it == live_.end())
       return;
-    it->second.percent = doc.value("percent", 0);
-    it->second.message = doc.value("message", "");
+    it->second.percent = number<int>(doc, "percent", 0, 100);
+    it->second.message = text(doc, "message");
   }
   if (live_.size() > max_entries) {
     auto oldest = std::min_element(live_.begin(), live_.end(), [](auto& a, auto& b) {

@@ -239,3 +239,39 @@ TEST_CASE("cancel: a queued task never runs, a running exec sleep is killed, bot
   // The cancelled queued task was never delivered: its only result is the cancellation.
   CHECK(f.results.results["never"].size() == 1);
 }
+
+TEST_CASE(
+  "hostile events on the event subjects never stop the orchestrator; good ones still count") {
+  fixture f;
+  orchestrator_process o{f.s.server.url(), f.dir};
+  REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
+  // Anyone who may publish tasks may publish here too: wrong types, out-of-range numbers,
+  // bytes that are not JSON, JSON that is not an object.
+  const std::vector<std::string> hostile{
+    R"({"id":"x","kind":1})",
+    R"({"id":5,"kind":"started"})",
+    R"({"id":"h-1","kind":"started","attempt":"one","ts_ms":"now","role":5,"worker":"w:2"})",
+    R"({"id":"h-1","kind":"started","attempt":-1,"ts_ms":1e400})",
+    R"({"id":"h-1","kind":"progress","percent":"50","message":7})",
+    R"({"id":"h-1","kind":"progress","percent":18446744073709551615})",
+    R"({"id":"h-1","kind":"progress","percent":-3})",
+    "[1,2,3]",
+    "null",
+    "\xff\xfe not json",
+    "",
+  };
+  for (const auto& body : hostile)
+    must(tp::publish_core(*f.s.conn, "smith.event.h-1", body));
+  // The last word on h-1: a well-formed started event, behind all of the above.
+  must(tp::publish_core(*f.s.conn, "smith.event.h-1",
+                        R"({"id":"h-1","kind":"started","role":"test","type":"echo",)"
+                        R"("worker":"w:1","attempt":2,"ts_ms":1700000000000})"));
+  must(f.s.conn->flush(2s));
+  REQUIRE(wait_until([&] { return f.state(o, "h-1") == "running"; }, 10s));
+  auto live = o.call("GET", "/v1/tasks/h-1", nullptr, 200);
+  CHECK(live["worker"] == "w:1");
+  CHECK(live["attempts"] == 2);
+  CHECK(live["started_ms"] == 1700000000000);
+  CHECK(o.process.running());
+  CHECK(o.wait_ready());
+}
