@@ -9,6 +9,9 @@
 #include <CLI/CLI.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <exception>
+#include <stdexcept>
 
 int main(int argc, char** argv) {
   // Block SIGTERM and SIGINT before any thread exists (nats.c starts some when it opens), so
@@ -37,7 +40,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::RuntimeError& e) {
     return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the reason; its own codes (104-109) would say nothing documented: a usage
+    // error exits 2 (docs/CONFIG.md), --help and --version 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const std::invalid_argument& e) {
+    // A setting read after parsing (SMITH_LOG_LEVEL, SMITH_DRAIN_TIMEOUT, SMITH_EXEC_ALLOW...).
+    std::fprintf(stderr, "smith: bad configuration: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "smith: %s\n", e.what());
+    return 1;
   }
   return 0;
 }

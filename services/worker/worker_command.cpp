@@ -337,13 +337,16 @@ int worker_main(int argc, char** argv, actors::handler_registry registry) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 2; // a usage error exits 2, as `smith worker` does
   }
   try {
     return run_worker(*o, std::move(registry));
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "%s: bad configuration: %s\n", argv[0], e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
-    return 2;
+    return 1;
   }
 }
 

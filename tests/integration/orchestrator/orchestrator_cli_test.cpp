@@ -195,3 +195,33 @@ TEST_CASE("a handler's progress reaches smith.event.<id> and the task's status")
   CHECK(events.back()["kind"] == "progress");
   CHECK(events.back()["percent"] == 90);
 }
+
+TEST_CASE("usage errors and bad settings exit 2 with the reason; nothing aborts") {
+  fixture f;
+  auto env = cli_env(f);
+  auto smith = smith_binary();
+  struct bad_case {
+    std::vector<std::string> argv;
+    std::map<std::string, std::string> extra;
+    std::string says;
+  };
+  const std::vector<bad_case> cases{
+    {{smith, "status"}, {}, "id is required"},
+    {{smith, "submit", "--role"}, {}, "--role"},
+    {{smith, "no-such-command"}, {}, "subcommand"},
+    {{smith, "worker", "--role", "test"}, {{"SMITH_DRAIN_TIMEOUT", "abc"}}, "SMITH_DRAIN_TIMEOUT"},
+    {{smith, "worker", "--role", "test"}, {{"SMITH_LOG_LEVEL", "loud"}}, "SMITH_LOG_LEVEL"},
+    {{smith, "worker", "--role", "test"}, {{"SMITH_EXEC_ALLOW", "@@"}}, "SMITH_EXEC_ALLOW"},
+  };
+  for (const auto& c : cases) {
+    auto run_env = env;
+    for (const auto& [k, v] : c.extra)
+      run_env[k] = v;
+    auto r = run_command(c.argv, run_env, {}, 20s);
+    auto all = r.out + r.err;
+    CHECK_MESSAGE(r.exit_code == 2, c.argv[1] << ": " << all);
+    CHECK_MESSAGE(all.find(c.says) != std::string::npos, c.argv[1] << ": " << all);
+  }
+  CHECK(run_command({smith, "--help"}, env).exit_code == 0);
+  CHECK(run_command({smith, "--version"}, env).exit_code == 0);
+}
