@@ -1,5 +1,7 @@
 #include "services/common/http_server.hpp"
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 
 #include <cstdlib>
@@ -86,6 +88,13 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
     else
       res.set_content(R"({"error":"bad_request","detail":"the request could not be read"})",
                       "application/json");
+  });
+  // SO_REUSEADDR alone (a restart may bind while old connections wait in TIME_WAIT).
+  // cpp-httplib's default is SO_REUSEPORT, with which a second process binds the same port
+  // and silently takes part of its requests.
+  srv.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   port_ = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (port_ <= 0)

@@ -275,3 +275,26 @@ TEST_CASE(
   CHECK(o.process.running());
   CHECK(o.wait_ready());
 }
+
+TEST_CASE("a second orchestrator or worker on a port in use fails to start instead of sharing it") {
+  fixture f;
+  orchestrator_process o{f.s.server.url(), f.dir};
+  REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
+  auto port = std::to_string(o.http_port);
+  std::map<std::string, std::string> env{{"SMITH_NATS_URL", f.s.server.url()},
+                                         {"SMITH_ROLES", "test"},
+                                         {"SMITH_API_TOKEN", "another-token"}};
+  auto smith = smith_binary();
+  auto second = run_command(
+    {smith, "orchestrator", "--http-host", "127.0.0.1", "--http-port", port}, env, {}, 20s);
+  CHECK_MESSAGE(second.exit_code == 1, second.out << second.err);
+  CHECK_MESSAGE((second.out + second.err).find("cannot serve http") != std::string::npos,
+                second.out << second.err);
+  auto worker = run_command(
+    {smith, "worker", "--role", "test", "--http-host", "127.0.0.1", "--http-port", port}, env, {},
+    20s);
+  CHECK_MESSAGE(worker.exit_code == 1, worker.out << worker.err);
+  // The first one still answers every request, with its own token.
+  for (int i = 0; i < 8; ++i)
+    CHECK(o.request("GET", "/v1/queues")->status == 200);
+}
