@@ -165,8 +165,7 @@ void assign(dispatcher_actor* self, const delivery& d, std::optional<std::int64_
     self->delayed_send(self, announce_after, announce_atom::value);
   }
   if (deadline)
-    self->delayed_send(self, milliseconds{std::max<std::int64_t>(*deadline - e.started_ms, 0)},
-                       deadline_atom::value, seq);
+    self->delayed_send(self, deadline_timer(*deadline, e.started_ms), deadline_atom::value, seq);
   st.inflight.emplace(seq, std::move(e));
   self->send(worker, run_atom::value, job{seq, d.task, attempt, cancelled});
 }

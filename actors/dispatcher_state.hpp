@@ -2,7 +2,7 @@
 // dispatcher.cpp (binding and the message handlers), dispatcher_intake.cpp (deliveries to
 // workers), dispatcher_outcome.cpp (results, dead letters, ack/nak/term) and
 // dispatcher_watch.cpp (heartbeats, deadlines, cancel, drain, capacity).
-// Internal to actors/: only the dispatcher's own files include it.
+// Internal to actors/: only the dispatcher's own files (and its unit test) include it.
 #pragma once
 
 #include "actors/dispatcher.hpp"
@@ -110,6 +110,8 @@ constexpr milliseconds restore_pause{500};
 // A handler that runs this long gets its `started` event: a task that ends sooner has its
 // result instead, and costs no event (most tasks, by far).
 constexpr milliseconds announce_after{20};
+// The longest a deadline timer is armed for; a later deadline re-arms it when it fires.
+constexpr milliseconds longest_timer{86'400'000};
 // How long a cancel notice is remembered for tasks not yet delivered to this dispatcher.
 constexpr milliseconds cancel_memory{600'000};
 
@@ -171,6 +173,10 @@ void on_tick(dispatcher_actor* self);
 /// Publishes the `started` events of the attempts running for announce_after; re-arms itself
 /// while attempts run that have none yet.
 void on_announce(dispatcher_actor* self);
+
+/// The wait until `deadline_ms` for a timer: 0 when past, at most longest_timer (the timer
+/// then fires early and is armed again).
+milliseconds deadline_timer(std::int64_t deadline_ms, std::int64_t now_ms);
 
 /// The deadline timer of the attempt at `seq` fired.
 void on_deadline(dispatcher_actor* self, std::uint64_t seq);

@@ -153,14 +153,23 @@ void on_announce(dispatcher_actor* self) {
     self->delayed_send(self, announce_after, announce_atom::value);
 }
 
+milliseconds deadline_timer(std::int64_t deadline_ms, std::int64_t now_ms) {
+  // A deadline comes from whoever published the task: one in the year 292 million must not
+  // overflow the clock (the timer would fire at once, and again, and again).
+  if (deadline_ms <= now_ms)
+    return milliseconds{0};
+  return std::min(milliseconds{deadline_ms - now_ms}, longest_timer);
+}
+
 void on_deadline(dispatcher_actor* self, std::uint64_t seq) {
   auto& st = self->state;
   auto it = st.inflight.find(seq);
   if (it == st.inflight.end() || it->second.ph != entry::phase::running || !it->second.deadline_ms)
     return;
   // The timer runs on the steady clock, deadlines are wall-clock: re-arm if it came early.
-  if (auto left = *it->second.deadline_ms - transport::unix_ms(); left > 0) {
-    self->delayed_send(self, milliseconds{left}, deadline_atom::value, seq);
+  if (auto now = transport::unix_ms(); *it->second.deadline_ms > now) {
+    self->delayed_send(self, deadline_timer(*it->second.deadline_ms, now), deadline_atom::value,
+                       seq);
     return;
   }
   expire(self, seq, it->second);

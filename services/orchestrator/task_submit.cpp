@@ -9,6 +9,8 @@
 #include "transport/wire/envelope.hpp"
 #include "transport/wire/headers.hpp"
 
+#include <algorithm>
+
 namespace smith::services::orchestrator {
 
 namespace tp = smith::transport;
@@ -29,7 +31,10 @@ std::string task_service::payload_of(const json& req) const {
     const auto& p = req["payload"];
     payload = p.is_string() ? p.get<std::string>() : p.dump();
   }
-  auto limit = static_cast<std::size_t>(topo_.max_msg_bytes) - 4096;
+  // Room for the envelope and headers; the whole message is checked once built (submit). A
+  // small SMITH_MAX_MSG_BYTES (1,024 is allowed) leaves half for the payload, never less than 0.
+  auto max = static_cast<std::size_t>(topo_.max_msg_bytes);
+  auto limit = max - std::min<std::size_t>(4096, max / 2);
   if (payload.size() > limit)
     throw api_error(413, "payload_too_large",
                     "the payload has " + std::to_string(payload.size()) + " bytes; at most "
@@ -45,10 +50,21 @@ std::map<std::string, std::string> task_service::meta_of(const json& req) {
     return meta;
   if (!req["meta"].is_object())
     throw api_error(400, "invalid_field", "field `meta` must be an object of strings");
+  // The limits a worker decodes a task with: beyond them the task would only die there.
+  const tp::wire::decode_limits limits;
+  if (req["meta"].size() > limits.max_meta_entries)
+    throw api_error(400, "invalid_field",
+                    "field `meta` has " + std::to_string(req["meta"].size()) + " entries; at most "
+                      + std::to_string(limits.max_meta_entries));
   for (const auto& [k, v] : req["meta"].items()) {
     if (!v.is_string())
       throw api_error(400, "invalid_field", "meta `" + k + "` must be a string");
-    meta.emplace(k, v.get<std::string>());
+    auto value = v.get<std::string>();
+    if (k.size() > limits.max_string_bytes || value.size() > limits.max_string_bytes)
+      throw api_error(400, "invalid_field",
+                      "a key or value of `meta` is over " + std::to_string(limits.max_string_bytes)
+                        + " bytes");
+    meta.emplace(k, std::move(value));
   }
   return meta;
 }
@@ -70,6 +86,11 @@ json task_service::submit(const json& req) {
   auto delay = field_int(req, "delay_ms");
   if (delay && *delay < 0)
     throw api_error(400, "invalid_field", "field `delay_ms` must not be negative");
+  // The due time is written as an RFC 3339 time: it must come before the year 10000.
+  constexpr std::int64_t last_due_ms = 253'402'300'799'999; // 9999-12-31T23:59:59.999Z
+  if (delay && *delay > last_due_ms - t.created_ms)
+    throw api_error(400, "invalid_field",
+                    "field `delay_ms` is too large: the task would be due after the year 9999");
   if (t.deadline_ms && *t.deadline_ms <= t.created_ms)
     throw api_error(400, "invalid_field",
                     "field `deadline_ms` is unix time in ms and must be in the future");
@@ -88,6 +109,19 @@ json task_service::submit(const json& req) {
   auto msg = tp::task_message(names_, role, t, extra);
   if (!msg)
     throw api_error(400, "invalid_field", msg.error().message());
+  // What the server counts against it: the body and the header block ("NATS/1.0\r\n", a
+  // "key: value\r\n" line each, Nats-Msg-Id among them, and a closing "\r\n").
+  auto bytes = msg->body.size() + 12;
+  for (const auto& [k, v] : msg->headers)
+    bytes += k.size() + v.size() + 4;
+  if (!msg->msg_id.empty())
+    bytes += std::string_view{tp::wire::headers::msg_id}.size() + msg->msg_id.size() + 4;
+  if (bytes > static_cast<std::size_t>(topo_.max_msg_bytes))
+    throw api_error(413, "payload_too_large",
+                    "the task comes to " + std::to_string(bytes)
+                      + " bytes with its headers; at most " + std::to_string(topo_.max_msg_bytes)
+                      + " fit (SMITH_MAX_MSG_BYTES). Hint: store large inputs elsewhere and pass "
+                        "a reference");
   auto ack = pub_->publish(*msg, api_timeout);
   if (!ack) {
     if (ack.error().code() == tp::errc::too_large)

@@ -298,3 +298,40 @@ TEST_CASE("a second orchestrator or worker on a port in use fails to start inste
   for (int i = 0; i < 8; ++i)
     CHECK(o.request("GET", "/v1/queues")->status == 200);
 }
+
+TEST_CASE("submit bounds every field before it publishes: delay, meta, and the whole message") {
+  fixture f;
+  orchestrator_process o{f.s.server.url(), f.dir, {{"SMITH_MAX_MSG_BYTES", "2048"}}};
+  REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
+  auto base = json{{"role", "test"}, {"type", "echo"}};
+  auto with = [&](const char* key, json value) {
+    auto req = base;
+    req[key] = std::move(value);
+    return req;
+  };
+  json many = json::object();
+  for (int i = 0; i < 65; ++i)
+    many["k" + std::to_string(i)] = "v";
+  auto refused = [&](const json& req, int status, const std::string& error) {
+    auto res = o.request("POST", "/v1/tasks", req.dump());
+    REQUIRE(res);
+    CHECK_MESSAGE(res->status == status, res->body);
+    CHECK_MESSAGE(json::parse(res->body)["error"] == error, res->body);
+  };
+  refused(with("delay_ms", INT64_MAX), 400, "invalid_field");
+  refused(with("delay_ms", std::int64_t{300'000'000'000'000}), 400, "invalid_field");
+  refused(with("meta", many), 400, "invalid_field");
+  refused(with("meta", {{"k", std::string(1025, 'v')}}), 400, "invalid_field");
+  refused(with("meta", {{std::string(1025, 'k'), "v"}}), 400, "invalid_field");
+  // 2,048 bytes in all: a payload that fits alone does not fit with a large meta.
+  refused(with("payload", std::string(1500, 'p')), 413, "payload_too_large");
+  auto big_meta = with("meta", {{"a", std::string(1000, 'x')}, {"b", std::string(1000, 'y')}});
+  big_meta["payload"] = "small";
+  refused(big_meta, 413, "payload_too_large");
+  CHECK(stream_msgs(*f.s.conn, "SMITH_TASKS") == 0);
+  // What fits goes through.
+  auto ok = with("payload", std::string(500, 'p'));
+  ok["meta"] = {{"k", "v"}};
+  CHECK(o.call("POST", "/v1/tasks", ok, 202)["duplicate"] == false);
+  CHECK(stream_msgs(*f.s.conn, "SMITH_TASKS") == 1);
+}

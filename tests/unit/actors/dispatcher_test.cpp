@@ -3,6 +3,8 @@
 // delivery of a sequence in hand, and a drain with deliveries prefetched.
 #include "dispatcher_harness.hpp"
 
+#include "actors/dispatcher_state.hpp"
+
 #include "transport/clock.hpp"
 
 using namespace smith::testing;
@@ -197,4 +199,26 @@ TEST_CASE("results are written at once while few are being stored, and coalesced
   h.finish(h.next_job(), outcome::success("out"));
   REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 7; }));
   CHECK(h.rec->wait([](auto& r) { return r.flushes() == 4; }));
+}
+
+TEST_CASE("a deadline from any publisher arms a bounded timer: far ones re-arm, none overflows") {
+  using smith::actors::deadline_timer;
+  using smith::actors::longest_timer;
+  using std::chrono::milliseconds;
+  constexpr std::int64_t now = 1'700'000'000'000;
+  CHECK(deadline_timer(now + 1500, now) == milliseconds{1500});
+  CHECK(deadline_timer(now, now) == milliseconds{0});
+  CHECK(deadline_timer(now - 1, now) == milliseconds{0});
+  CHECK(deadline_timer(INT64_MIN, now) == milliseconds{0});
+  CHECK(deadline_timer(INT64_MAX, now) == longest_timer);
+  CHECK(deadline_timer(now + longest_timer.count() + 1, now) == longest_timer);
+
+  dispatcher_harness h;
+  auto t = echo_task("far");
+  t.deadline_ms = INT64_MAX; // the year 292 million
+  h.deliver({h.delivery(1, t)});
+  h.finish(h.next_job(), outcome::success("in time"));
+  REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 1; }));
+  h.stored(1, true);
+  CHECK(h.rec->wait([](auto& r) { return r.acked("+ACK 1 dc1"); }));
 }
