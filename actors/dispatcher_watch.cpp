@@ -167,9 +167,9 @@ void on_deadline(dispatcher_actor* self, std::uint64_t seq) {
   if (it == st.inflight.end() || it->second.ph != entry::phase::running || !it->second.deadline_ms)
     return;
   // The timer runs on the steady clock, deadlines are wall-clock: re-arm if it came early.
-  if (auto now = transport::unix_ms(); *it->second.deadline_ms > now) {
-    self->delayed_send(self, deadline_timer(*it->second.deadline_ms, now), deadline_atom::value,
-                       seq);
+  if (auto wait = deadline_timer(*it->second.deadline_ms, transport::unix_ms());
+      wait > milliseconds{0}) {
+    self->delayed_send(self, wait, deadline_atom::value, seq);
     return;
   }
   expire(self, seq, it->second);
