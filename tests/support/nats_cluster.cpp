@@ -11,8 +11,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int max_start_attempts = 5;
-
 // nats-server 2.9.10 leaves "leader" out of meta_cluster while it knows none, and keeps
 // naming a dead leader for a few seconds after it died.
 std::string reported_leader(const nlohmann::json& jsz) {

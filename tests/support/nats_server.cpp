@@ -26,8 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int max_start_attempts = 5;
-
 std::string find_executable(const std::string& name) {
   const char* path = std::getenv("PATH");
   std::string_view dirs = path != nullptr ? path : "";

@@ -19,6 +19,9 @@
 
 namespace smith::testing {
 
+/// How often a server (or a cluster) is started on fresh ports before giving up.
+inline constexpr int max_start_attempts = 5;
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close). Never
 /// returns the same port twice in one process, so the ports of one fixture differ. Another
 /// process may still take it before the server binds it; nats_server retries for that.

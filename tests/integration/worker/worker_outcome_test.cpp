@@ -14,8 +14,8 @@ using namespace smith::testing;
 
 namespace {
 
-struct fixture : server_fixture {
-  explicit fixture(tp::topology_config cfg = worker_topology())
+struct outcome_fixture : server_fixture {
+  explicit outcome_fixture(tp::topology_config cfg = worker_topology())
     : server_fixture("smith-worker-outcome-test-", std::move(cfg)) {
   }
 };
@@ -23,7 +23,8 @@ struct fixture : server_fixture {
 } // namespace
 
 TEST_CASE("a redelivered task whose result is already stored is acked, not run again") {
-  fixture f; // AckWait 2s; the relation at the shipped defaults is a unit test (config_test)
+  outcome_fixture
+    f; // AckWait 2s; the relation at the shipped defaults is a unit test (config_test)
   f.publish("stored-1", "echo", "a second run would store this");
   {
     // The test plays a worker that stored the result of delivery 1 and died before its ack.
@@ -51,9 +52,9 @@ TEST_CASE("a redelivered task whose result is already stored is acked, not run a
 }
 
 TEST_CASE("deadlines fire on time at the shipped AckWait, not at the next heartbeat tick") {
-  auto cfg = fixture::worker_topology();
+  auto cfg = outcome_fixture::worker_topology();
   cfg.ack_wait = 300s; // heartbeat ticks every 5 s at this AckWait
-  fixture f{cfg};
+  outcome_fixture f{cfg};
   worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
   REQUIRE(w.wait_ready());
   std::map<std::string, std::int64_t> deadlines;
@@ -90,7 +91,7 @@ std::int64_t rss_kib(pid_t pid) {
 
 TEST_CASE("a worker serving a steady stream across three server restarts keeps serving, one "
           "stored result per task, memory flat") {
-  fixture f;
+  outcome_fixture f;
   worker_process w{f.s.server.url(), f.dir, {"--concurrency", "8"}};
   REQUIRE(w.wait_ready());
   constexpr int per_round = 150;
@@ -134,7 +135,7 @@ TEST_CASE("a worker serving a steady stream across three server restarts keeps s
 }
 
 TEST_CASE("a task id that is not UTF-8 is dead-lettered with the reason; the worker goes on") {
-  fixture f;
+  outcome_fixture f;
   worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
   REQUIRE(w.wait_ready());
   // Written by hand: our encoder would repair the id. This one once crashed the dispatcher on
@@ -175,7 +176,7 @@ TEST_CASE("a task id that is not UTF-8 is dead-lettered with the reason; the wor
 }
 
 TEST_CASE("an output too large for a result fails once, saying so, and is not retried") {
-  fixture f;
+  outcome_fixture f;
   // `seq 1 20000` prints 108,894 bytes: far past the 64 KiB the results stream takes here.
   worker_process w{f.s.server.url(),
                    f.dir,
