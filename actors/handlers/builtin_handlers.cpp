@@ -63,12 +63,24 @@ outcome fail_handler(task_context& ctx) {
   if (!k || *k < 0)
     return outcome::failure("fail: payload must be a non-negative integer or {\"fail_times\": k}",
                             "bad_payload");
+  auto doc = nlohmann::json::parse(ctx.payload(), nullptr, false);
+  if (doc.is_object() && doc.contains("ms")) {
+    // {"ms": n}: each attempt works n ms first, as a task that fails late does (cancellable).
+    if (!doc["ms"].is_number_integer() || doc["ms"].get<std::int64_t>() < 0)
+      return outcome::failure("fail: \"ms\" must be a non-negative integer", "bad_payload");
+    auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds{doc["ms"].get<std::int64_t>()};
+    while (std::chrono::steady_clock::now() < until) {
+      if (ctx.cancelled())
+        return outcome::failure("cancelled", "cancelled");
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+  }
   if (static_cast<std::int64_t>(ctx.attempt()) <= *k) {
     auto why = "fail: attempt " + std::to_string(ctx.attempt()) + " of the " + std::to_string(*k)
                + " meant to fail";
     // By default the handler crashes (throws), so the worker actor is restarted too; with
     // {"mode": "error"} it returns a retryable error instead.
-    auto doc = nlohmann::json::parse(ctx.payload(), nullptr, false);
     if (doc.is_object() && doc.value("mode", "throw") == "error")
       return outcome::retry_later(why, "deliberate");
     throw std::runtime_error(why);

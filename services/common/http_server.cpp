@@ -37,6 +37,7 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
         req.method, req.path, std::move(body), req.get_header_value("Authorization"), {}};
       for (const auto& [k, v] : req.params)
         r.query[k] = v;
+      r.idempotency_key = req.get_header_value("Idempotency-Key");
       auto reply = ep.api(r);
       res.status = reply.status;
       res.set_content(reply.body, "application/json");

@@ -17,6 +17,7 @@ struct http_request {
   std::string body;
   std::string authorization; ///< the Authorization header, empty when absent
   std::map<std::string, std::string> query;
+  std::string idempotency_key; ///< the Idempotency-Key header, empty when absent
 };
 
 struct http_reply {

@@ -10,8 +10,9 @@ namespace smith::services::orchestrator {
 
 class api_error : public std::runtime_error {
 public:
-  api_error(int status, std::string code, const std::string& detail)
-    : std::runtime_error(detail), status_(status), code_(std::move(code)) {
+  api_error(int status, std::string code, const std::string& detail, std::string task_id = {})
+    : std::runtime_error(detail), status_(status), code_(std::move(code)),
+      task_id_(std::move(task_id)) {
   }
 
   int status() const noexcept {
@@ -23,9 +24,16 @@ public:
     return code_;
   }
 
+  /// The task the error is about, when the client needs its id to go on (`outcome_unknown`:
+  /// retry with this id); empty otherwise.
+  const std::string& task_id() const noexcept {
+    return task_id_;
+  }
+
 private:
   int status_;
   std::string code_;
+  std::string task_id_;
 };
 
 } // namespace smith::services::orchestrator

@@ -18,6 +18,9 @@ namespace smith::services::orchestrator {
 
 /// How long an API operation waits for NATS.
 inline constexpr std::chrono::milliseconds api_timeout{5000};
+/// How long a worker that was running a cancelled task has to store its "cancelled" result
+/// before the orchestrator stores one (cancel_finisher).
+inline constexpr std::chrono::milliseconds cancel_grace{10000};
 
 /// A transport failure as the API reports it: retryable trouble is 503, the rest 500.
 [[noreturn]] void fail(const transport::error& e, const std::string& what);

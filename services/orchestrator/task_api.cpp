@@ -2,8 +2,7 @@
 
 #include "services/orchestrator/api_error.hpp"
 #include "services/orchestrator/log.hpp"
-
-#include <openssl/evp.h>
+#include "services/orchestrator/task_ids.hpp"
 
 #include <charconv>
 #include <initializer_list>
@@ -24,21 +23,15 @@ struct caller {
 // "token:" and the first 8 hex digits of the token's SHA-256: tells tokens apart in the logs
 // without putting a usable secret there.
 std::string token_identity(const std::string& token) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(token.data(), token.size(), digest, &size, EVP_sha256(), nullptr) != 1 || size < 4)
-    return "token:unknown";
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string who = "token:";
-  for (unsigned int i = 0; i < 4; ++i) {
-    who += hex[digest[i] >> 4];
-    who += hex[digest[i] & 0xf];
-  }
-  return who;
+  return "token:" + sha256_hex(token, 4);
 }
 
-common::http_reply error_reply(int status, const std::string& code, const std::string& detail) {
-  return {status, json{{"error", code}, {"detail", detail}}.dump()};
+common::http_reply error_reply(int status, const std::string& code, const std::string& detail,
+                               const std::string& task_id = {}) {
+  json body{{"error", code}, {"detail", detail}};
+  if (!task_id.empty())
+    body["id"] = task_id;
+  return {status, body.dump()};
 }
 
 // Constant time in the length of the expected value: a wrong guess reveals nothing of where
@@ -82,6 +75,11 @@ std::vector<std::string> segments(const std::string& path) {
 }
 
 json route(task_service& svc, const common::http_request& req, int& status, const caller& c) {
+  // While NATS is away nats.c would buffer what a request sends and send it once NATS is
+  // back, after the request was answered with an error: nothing is started then.
+  if (!svc.connected())
+    throw api_error(503, "unavailable",
+                    "NATS is unreachable; nothing was done. Hint: retry when NATS is back");
   const auto& p = req.path;
   auto s = segments(p);
   auto is = [&](std::initializer_list<const char*> shape) {
@@ -106,7 +104,7 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     if (body.is_discarded())
       throw api_error(400, "invalid_json", "the request body is not valid JSON");
     status = 202;
-    return svc.submit(body);
+    return svc.submit(body, req.idempotency_key);
   }
   if (is({"tasks", nullptr, "cancel"})) {
     only("POST");
@@ -184,7 +182,7 @@ common::http_reply answer(task_service& service, const common::http_request& req
     if (e.status() >= 500)
       SMITH_LOG(log(), error, "api request failed", {"error_type", e.code()}, {"path", req.path},
                 {"error", e.what()});
-    return error_reply(e.status(), e.code(), e.what());
+    return error_reply(e.status(), e.code(), e.what(), e.task_id());
   } catch (const std::exception& e) {
     SMITH_LOG(log(), error, "api request failed", {"error_type", "internal"}, {"path", req.path},
               {"error", e.what()});

@@ -13,14 +13,12 @@ namespace tp = smith::transport;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
-void task_service::store_result(const std::string& role, const tp::wire::result& r,
-                                std::uint64_t task_seq) {
+tp::publish_ack task_service::store_result(const std::string& role, const tp::wire::result& r,
+                                           std::uint64_t task_seq) {
   auto out = tp::result_message(names_, role, r);
   out.msg_id = tp::result_msg_id(task_seq);
-  must(pub_->publish(out, api_timeout), "store the result of " + r.id);
+  return must(pub_->publish(out, api_timeout), "store the result of " + r.id);
 }
-
-namespace {
 
 tp::wire::result cancelled_result(const std::string& id) {
   tp::wire::result r;
@@ -32,8 +30,6 @@ tp::wire::result cancelled_result(const std::string& id) {
   r.started_ms = r.finished_ms = tp::unix_ms();
   return r;
 }
-
-} // namespace
 
 json task_service::cancel(const std::string& id) {
   check_token(id, "task id");
@@ -58,12 +54,20 @@ json task_service::cancel(const std::string& id) {
   if (!q && !running)
     throw api_error(404, "not_found", "no task \"" + id + "\" is scheduled, queued or running");
   if (q) {
-    // Gone from the stream, it is never delivered (again). A worker running it now was told
-    // above and stores its own "cancelled" result.
+    // Gone from the stream, it is never delivered (again).
     auto deleted =
       must(tp::delete_message(*conn_, names_.tasks_stream(), q->seq), "remove the task");
-    if (deleted && !q->delivered) {
-      store_result(q->role, cancelled_result(id), q->seq);
+    if (deleted && running) {
+      // Its worker was told above and stores its own "cancelled" result; unless it was only
+      // waiting out a retry backoff, when nobody will: the finisher stores it after a grace.
+      finisher_->add(id, q->role, q->seq);
+    } else if (deleted) {
+      // Queued, or delivered to a worker nobody saw start it (between attempts, or not yet
+      // announced): stored now. A worker that did hold it stores under the same id, and the
+      // first of the two stays.
+      if (store_result(q->role, cancelled_result(id), q->seq).duplicate)
+        if (auto done = final_state(id))
+          return {{"id", id}, {"state", (*done)["state"]}};
       return {{"id", id}, {"state", "cancelled"}};
     }
   }

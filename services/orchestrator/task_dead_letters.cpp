@@ -67,7 +67,10 @@ json task_service::dlq_requeue(std::uint64_t seq) {
   // The old "dead" result would hide the new attempt from status.
   must(tp::purge_subject(*conn_, names_.results_stream(), names_.result_of(t->id)),
        "clear the old result of " + t->id);
-  auto ack = must(pub_->publish(*out, api_timeout), "publish the requeued task");
+  auto ack = must(publish_for_request(*out, t->id,
+                                      "requeue dead letter " + std::to_string(seq)
+                                        + " again; that never queues it twice"),
+                  "publish the requeued task");
   must(tp::delete_message(*conn_, stream, seq), "remove dead letter " + std::to_string(seq));
   return {{"id", t->id}, {"requeued_from", seq}, {"stream_seq", ack.sequence}};
 }

@@ -170,7 +170,7 @@ json task_service::schedule_create(const json& req) {
     out.headers.emplace_back(tp::wire::headers::schedule_time_zone, tz);
   // No Nats-Msg-Id: a changed schedule under the same name replaces the old one (the server
   // rolls the schedule's subject up), and dedup would drop the change.
-  auto ack = pub_->publish(out, api_timeout);
+  auto ack = publish_for_request(out, name, "create it again; that replaces it, never adds one");
   if (!ack) {
     if (ack.error().code() == tp::errc::invalid_argument)
       throw api_error(400, "invalid_field",

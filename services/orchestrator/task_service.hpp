@@ -3,6 +3,7 @@
 // implementation; both see the same JSON documents (docs/API.md). Every error is an api_error.
 #pragma once
 
+#include "services/orchestrator/cancel_finisher.hpp"
 #include "services/orchestrator/task_tracker.hpp"
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
@@ -28,7 +29,9 @@ public:
 
   /// {role, type, payload | payload_base64, id?, deadline_ms?, delay_ms?, meta?} →
   /// {id, duplicate, stream_seq}.
-  nlohmann::json submit(const nlohmann::json& request);
+  /// `idempotency_key`: the request's Idempotency-Key header (empty: none). Without an `id` in
+  /// the request, the key names the task (id_for_idempotency_key).
+  nlohmann::json submit(const nlohmann::json& request, const std::string& idempotency_key = {});
 
   /// {id, state, ...}; state is scheduled, queued, running, succeeded, failed, dead or
   /// cancelled.
@@ -52,6 +55,11 @@ public:
   nlohmann::json dlq_list(std::size_t limit, std::uint64_t from_seq = 1);
   nlohmann::json dlq_requeue(std::uint64_t seq);
   nlohmann::json dlq_delete(std::uint64_t seq);
+
+  /// Whether NATS is connected right now: requests are refused (503) while it is not.
+  bool connected() const {
+    return conn_->connected();
+  }
 
   const transport::topology_config& topology() const noexcept {
     return topo_;
@@ -82,16 +90,28 @@ private:
   std::optional<queued> find_queued(const std::string& id);
   std::optional<scheduled> find_scheduled(const std::string& id);
   std::optional<nlohmann::json> final_state(const std::string& id);
-  void store_result(const std::string& role, const transport::wire::result& r,
-                    std::uint64_t task_seq);
+  /// Stores `r` under the result Nats-Msg-Id of the task's stream sequence: the first result
+  /// stored for that delivery stays, a later one is a duplicate (the answer says so).
+  transport::publish_ack store_result(const std::string& role, const transport::wire::result& r,
+                                      std::uint64_t task_seq);
   void check_role(const std::string& role) const;
+  /// Publishes what a request asked for, never into nats.c's reconnect buffer: 503 when NATS
+  /// is down (nothing sent); 504 `outcome_unknown` naming `id` when it was sent and no ack
+  /// came back (`again` says how to find out). Other errors are the caller's to answer.
+  transport::expected<transport::publish_ack> publish_for_request(const transport::outgoing& msg,
+                                                                  const std::string& id,
+                                                                  const std::string& again);
 
   std::shared_ptr<transport::connection> conn_;
   transport::topology_config topo_;
   transport::wire::subjects names_;
   const task_tracker* tracker_;
   std::unique_ptr<transport::publisher> pub_;
+  std::unique_ptr<cancel_finisher> finisher_; // last: its thread uses the members above
 };
+
+/// The result a cancel stores when no worker does: status "cancelled", worker "orchestrator".
+transport::wire::result cancelled_result(const std::string& id);
 
 /// The state a stored result stands for: its status, else succeeded or failed.
 std::string state_of(const transport::wire::result& r);

@@ -69,7 +69,24 @@ std::map<std::string, std::string> task_service::meta_of(const json& req) {
   return meta;
 }
 
-json task_service::submit(const json& req) {
+namespace {
+
+// An Idempotency-Key: 1 to 255 printable ASCII characters (RFC 9110 field-value text, without
+// the controls a header could smuggle).
+void check_idempotency_key(const std::string& key) {
+  constexpr std::size_t max_key = 255;
+  if (key.size() > max_key)
+    throw api_error(400, "invalid_field",
+                    "header Idempotency-Key has " + std::to_string(key.size()) + " bytes; at most "
+                      + std::to_string(max_key));
+  if (!std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; }))
+    throw api_error(400, "invalid_field",
+                    "header Idempotency-Key must be printable ASCII (space to `~`)");
+}
+
+} // namespace
+
+json task_service::submit(const json& req, const std::string& idempotency_key) {
   if (!req.is_object())
     throw api_error(400, "invalid_json", "the request body must be a JSON object");
   auto role = field_string(req, "role");
@@ -78,7 +95,14 @@ json task_service::submit(const json& req) {
   tp::wire::task t;
   t.type = field_string(req, "type");
   check_token(t.type, "type");
-  t.id = req.contains("id") && !req["id"].is_null() ? field_string(req, "id") : new_task_id();
+  if (req.contains("id") && !req["id"].is_null()) {
+    t.id = field_string(req, "id"); // the id names the task: a key beside it changes nothing
+  } else if (!idempotency_key.empty()) {
+    check_idempotency_key(idempotency_key);
+    t.id = id_for_idempotency_key(idempotency_key);
+  } else {
+    t.id = new_task_id();
+  }
   check_token(t.id, "id");
   t.payload = payload_of(req);
   t.created_ms = tp::unix_ms();
@@ -122,7 +146,8 @@ json task_service::submit(const json& req) {
                       + " bytes with its headers; at most " + std::to_string(topo_.max_msg_bytes)
                       + " fit (SMITH_MAX_MSG_BYTES). Hint: store large inputs elsewhere and pass "
                         "a reference");
-  auto ack = pub_->publish(*msg, api_timeout);
+  auto ack = publish_for_request(
+    *msg, t.id, "submit again with \"id\": \"" + t.id + "\"; that never queues it twice");
   if (!ack) {
     if (ack.error().code() == tp::errc::too_large)
       throw api_error(413, "payload_too_large", ack.error().message());
