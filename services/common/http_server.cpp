@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -32,7 +33,26 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
     res.set_content(ep.metrics(), "text/plain; version=0.0.4");
   });
   if (ep.api) {
-    auto answer = [ep](const httplib::Request& req, httplib::Response& res, std::string body) {
+    // At most api_slots requests in /v1 at once: the other threads stay free for the probes
+    // and /metrics, however slow /v1 gets (a stalled NATS makes each wait its 5 s timeout).
+    auto in_api = std::make_shared<std::atomic<int>>(0);
+    auto answer = [ep, in_api](const httplib::Request& req, httplib::Response& res,
+                               std::string body) {
+      if (in_api->fetch_add(1) >= api_slots) {
+        in_api->fetch_sub(1);
+        res.status = 503;
+        res.set_header("Retry-After", "1");
+        res.set_content(R"({"error":"busy","detail":")" + std::to_string(api_slots)
+                          + R"( requests are being served; retry in a second"})",
+                        "application/json");
+        return;
+      }
+      struct leave {
+        std::atomic<int>& n;
+        ~leave() {
+          n.fetch_sub(1);
+        }
+      } left{*in_api};
       http_request r{
         req.method, req.path, std::move(body), req.get_header_value("Authorization"), {}};
       for (const auto& [k, v] : req.params)
@@ -76,6 +96,11 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
     srv.Put(pattern, serve);
   }
   srv.set_payload_max_length(ep.max_body_bytes);
+  srv.new_task_queue = [] { return new httplib::ThreadPool(server_threads); };
+  // A connection holds its thread while it idles between requests: not for long.
+  srv.set_keep_alive_timeout(2);
+  srv.set_read_timeout(5);
+  srv.set_write_timeout(5);
   srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (!res.body.empty())
       return;

@@ -37,6 +37,11 @@ struct http_endpoints {
 
 class http_server {
 public:
+  /// Threads serving connections, and how many of them may be in /v1 at once (past it /v1
+  /// answers 503 `busy`): the rest always serve /health, /ready and /metrics.
+  static constexpr int server_threads = 32;
+  static constexpr int api_slots = 16;
+
   /// Binds `host:port` (port 0 picks a free one) and serves on a thread. Throws
   /// std::runtime_error naming the address when it cannot bind.
   http_server(const std::string& host, int port, const http_endpoints& endpoints);
