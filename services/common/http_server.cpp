@@ -96,7 +96,10 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
     srv.Put(pattern, serve);
   }
   srv.set_payload_max_length(ep.max_body_bytes);
-  srv.new_task_queue = [] { return new httplib::ThreadPool(server_threads); };
+  // Without /v1 (a worker) the probes and /metrics are all there is: a few threads serve them.
+  srv.new_task_queue = [n = ep.api ? server_threads : probe_threads] {
+    return new httplib::ThreadPool(n);
+  };
   // A connection holds its thread while it idles between requests: not for long.
   srv.set_keep_alive_timeout(2);
   srv.set_read_timeout(5);

@@ -41,6 +41,8 @@ public:
   /// answers 503 `busy`): the rest always serve /health, /ready and /metrics.
   static constexpr int server_threads = 32;
   static constexpr int api_slots = 16;
+  /// Threads of a server without /v1 (a worker's).
+  static constexpr int probe_threads = 4;
 
   /// Binds `host:port` (port 0 picks a free one) and serves on a thread. Throws
   /// std::runtime_error naming the address when it cannot bind.
