@@ -146,7 +146,7 @@ json follow(client& c, const std::string& id, std::chrono::milliseconds timeout,
     if (final_state(s.value("state", "")))
       return s;
     if (timeout.count() > 0 && std::chrono::steady_clock::now() > until)
-      die(exit_unavailable, "task " + id + " did not end within the --timeout");
+      die(exit_timed_out, "task " + id + " did not end within the --timeout (it goes on)");
     std::this_thread::sleep_for(100ms); // a poll interval, not a synchronisation
   }
 }

@@ -22,6 +22,7 @@ constexpr int exit_ok = 0;
 constexpr int exit_task_failed = 1; // the task ended failed, dead or cancelled
 constexpr int exit_bad_request = 2; // the request was refused (4xx) or the flags are wrong
 constexpr int exit_unavailable = 3; // NATS or the orchestrator could not be reached (5xx)
+constexpr int exit_timed_out = 4;   // --timeout passed before the task ended (it goes on)
 
 struct client_options {
   std::string api;   // orchestrator URL; empty: talk to NATS directly

@@ -53,7 +53,8 @@ int submit_many(client& c, const client_options& co, const submit_options& so, j
     if (open.empty())
       break;
     if (timeout.count() > 0 && std::chrono::steady_clock::now() - started > timeout)
-      die(exit_unavailable, std::to_string(open.size()) + " tasks did not end within --timeout");
+      die(exit_timed_out,
+          std::to_string(open.size()) + " tasks did not end within --timeout (they go on)");
     std::this_thread::sleep_for(100ms); // a poll interval, not a synchronisation
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -48,6 +48,12 @@ TEST_CASE(
     {smith, "submit", "--role", "test", "--type", "sleep", "--payload", "300", "--id", "watch-me"},
     env);
   REQUIRE(slow.exit_code == 0);
+  auto too_soon = run_command({smith, "submit", "--role", "test", "--type", "sleep", "--payload",
+                               "2000", "--id", "too-soon", "--wait", "--timeout", "200ms"},
+                              env);
+  CHECK_MESSAGE(too_soon.exit_code == 4, too_soon.err); // not 3: nothing was unreachable
+  CHECK(too_soon.err.find("did not end within the --timeout") != std::string::npos);
+  CHECK(run_command({smith, "watch", "too-soon"}, env).exit_code == 0); // it went on
   auto watch_ok =
     run_command({smith, "watch", "watch-me", "--api", o.url(), "--token", token}, env);
   CHECK_MESSAGE(watch_ok.exit_code == 0, watch_ok.err);
