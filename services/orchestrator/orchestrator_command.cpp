@@ -15,9 +15,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <stdexcept>
 
 namespace smith::services::orchestrator {
 
@@ -25,6 +28,34 @@ namespace tp = smith::transport;
 using namespace std::chrono_literals;
 
 namespace {
+
+// SMITH_API_TOKEN, or what SMITH_API_TOKEN_FILE holds (how ECS and compose secrets arrive as
+// files) without its trailing line break. A token goes into a header: printable ASCII only.
+std::string api_token() {
+  const char* value = std::getenv("SMITH_API_TOKEN");
+  const char* file = std::getenv("SMITH_API_TOKEN_FILE");
+  bool has_value = value != nullptr && *value != '\0';
+  if (file == nullptr || *file == '\0')
+    return has_value ? value : "";
+  if (has_value)
+    throw std::invalid_argument("set SMITH_API_TOKEN or SMITH_API_TOKEN_FILE, not both");
+  constexpr std::size_t max_token = 4096;
+  std::ifstream in{file, std::ios::binary};
+  std::string token(max_token + 1, '\0'); // one more: a longer file is refused, not cut
+  if (in)
+    in.read(token.data(), static_cast<std::streamsize>(token.size()));
+  if (!in.is_open() || in.bad())
+    throw std::invalid_argument(std::string{"SMITH_API_TOKEN_FILE "} + file + " cannot be read");
+  token.resize(static_cast<std::size_t>(in.gcount()));
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r'))
+    token.pop_back();
+  if (token.empty() || token.size() > max_token
+      || !std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
+    throw std::invalid_argument(std::string{"SMITH_API_TOKEN_FILE "} + file
+                                + " must hold one token: 1 to 4096 printable ASCII characters"
+                                  " without spaces");
+  return token;
+}
 
 struct orchestrator_options {
   int http_port = 8080;
@@ -56,9 +87,7 @@ int run_orchestrator(const orchestrator_options& o) {
   auto interval = interval_of(o.metrics_interval);
   if (interval < 100ms)
     throw std::invalid_argument("SMITH_METRICS_INTERVAL must be at least 100ms");
-  std::string token;
-  if (const char* t = std::getenv("SMITH_API_TOKEN"); t != nullptr)
-    token = t;
+  auto token = api_token();
   cc->name = "smith-orchestrator";
 
   auto conn = tp::connection::connect(*cc);

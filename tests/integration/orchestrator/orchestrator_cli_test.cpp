@@ -206,6 +206,8 @@ TEST_CASE("usage errors and bad settings exit 2 with the reason; nothing aborts"
   fixture f;
   auto env = cli_env(f);
   auto smith = smith_binary();
+  auto two_tokens = f.dir.path() / "two-tokens";
+  std::ofstream{two_tokens} << "one\ntwo\n";
   struct bad_case {
     std::vector<std::string> argv;
     std::map<std::string, std::string> extra;
@@ -218,6 +220,18 @@ TEST_CASE("usage errors and bad settings exit 2 with the reason; nothing aborts"
     {{smith, "worker", "--role", "test"}, {{"SMITH_DRAIN_TIMEOUT", "abc"}}, "SMITH_DRAIN_TIMEOUT"},
     {{smith, "worker", "--role", "test"}, {{"SMITH_LOG_LEVEL", "loud"}}, "SMITH_LOG_LEVEL"},
     {{smith, "worker", "--role", "test"}, {{"SMITH_EXEC_ALLOW", "@@"}}, "SMITH_EXEC_ALLOW"},
+    {{smith, "orchestrator", "--http-host", "127.0.0.1", "--http-port", "0"},
+     {{"SMITH_API_TOKEN_FILE", (f.dir.path() / "no-such-file").string()}},
+     "SMITH_API_TOKEN_FILE"},
+    {{smith, "orchestrator", "--http-host", "127.0.0.1", "--http-port", "0"},
+     {{"SMITH_API_TOKEN_FILE", f.dir.path().string()}}, // a directory
+     "cannot be read"},
+    {{smith, "orchestrator", "--http-host", "127.0.0.1", "--http-port", "0"},
+     {{"SMITH_API_TOKEN_FILE", two_tokens.string()}},
+     "one token"},
+    {{smith, "orchestrator", "--http-host", "127.0.0.1", "--http-port", "0"},
+     {{"SMITH_API_TOKEN", "t"}, {"SMITH_API_TOKEN_FILE", two_tokens.string()}},
+     "not both"},
   };
   for (const auto& c : cases) {
     auto run_env = env;

@@ -335,3 +335,14 @@ TEST_CASE("submit bounds every field before it publishes: delay, meta, and the w
   CHECK(o.call("POST", "/v1/tasks", ok, 202)["duplicate"] == false);
   CHECK(stream_msgs(*f.s.conn, "SMITH_TASKS") == 1);
 }
+
+TEST_CASE("the API token can come from SMITH_API_TOKEN_FILE, without its line break") {
+  fixture f;
+  auto file = f.dir.path() / "api-token";
+  std::ofstream{file} << "from-a-file\n";
+  orchestrator_process o{
+    f.s.server.url(), f.dir, {{"SMITH_API_TOKEN", ""}, {"SMITH_API_TOKEN_FILE", file.string()}}};
+  REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
+  CHECK(o.request("GET", "/v1/queues", {}, "from-a-file")->status == 200);
+  CHECK(o.request("GET", "/v1/queues")->status == 401); // the harness's usual token
+}
