@@ -1,6 +1,8 @@
 // SHA-256 through OpenSSL's EVP API, fed in chunks so that a cancel is noticed on large input.
 #include "actors/handlers/hash_handler.hpp"
 
+#include "transport/wire/hex.hpp"
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -35,17 +37,6 @@ outcome openssl_failed(std::string_view step) {
     "OpenSSL " + std::string{step} + " failed while hashing: " + text.data(), "internal");
 }
 
-std::string to_hex(const unsigned char* bytes, unsigned int size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(std::size_t{size} * 2);
-  for (unsigned int i = 0; i < size; ++i) {
-    hex.push_back(digits[bytes[i] >> 4]);
-    hex.push_back(digits[bytes[i] & 0x0f]);
-  }
-  return hex;
-}
-
 } // namespace
 
 outcome hash_handler(task_context& ctx) {
@@ -67,7 +58,7 @@ outcome hash_handler(task_context& ctx) {
   unsigned int size = 0;
   if (EVP_DigestFinal_ex(md.get(), digest.data(), &size) != 1)
     return openssl_failed("EVP_DigestFinal_ex");
-  return outcome::success(to_hex(digest.data(), size));
+  return outcome::success(transport::wire::hex_encode(digest.data(), size));
 }
 
 } // namespace smith::actors::handlers

@@ -7,7 +7,7 @@
 namespace smith::services::orchestrator {
 
 cancel_finisher::cancel_finisher(std::chrono::milliseconds grace,
-                                 std::function<bool(const entry&)> finish)
+                                 std::function<void(const entry&)> finish)
   : grace_(grace), finish_(std::move(finish)), thread_([this] { run(); }) {
 }
 
@@ -38,19 +38,24 @@ void cancel_finisher::run() {
     if (cv_.wait_until(lock, due_.begin()->first) != std::cv_status::timeout
         && clock::now() < due_.begin()->first)
       continue; // woken: stopping, or an earlier entry
+    if (stop_)
+      break;
     auto e = std::move(due_.begin()->second);
     due_.erase(due_.begin());
     lock.unlock();
-    bool done = false;
+    bool failed = false;
     try {
-      done = finish_(e);
+      finish_(e);
     } catch (const std::exception& ex) {
       SMITH_LOG(log(), warn, "cancel not finished yet", {"task_id", e.id}, {"error", ex.what()});
+      failed = true;
     }
     lock.lock();
-    if (!done && ++e.tries < max_tries)
+    if (!failed)
+      continue;
+    if (++e.tries < max_tries)
       due_.emplace(clock::now() + grace_, std::move(e));
-    else if (!done)
+    else
       SMITH_LOG(log(), error, "cancel left unfinished", {"task_id", e.id},
                 {"tries", static_cast<std::int64_t>(e.tries)});
   }

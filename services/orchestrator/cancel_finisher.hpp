@@ -25,9 +25,9 @@ public:
     int tries = 0;
   };
 
-  /// `finish` runs on the finisher's thread; it returns false (or throws) to be called again
-  /// after another grace, up to `max_tries` calls.
-  cancel_finisher(std::chrono::milliseconds grace, std::function<bool(const entry&)> finish);
+  /// `finish` runs on the finisher's thread; when it throws it is called again after another
+  /// grace, up to `max_tries` calls.
+  cancel_finisher(std::chrono::milliseconds grace, std::function<void(const entry&)> finish);
 
   /// Stops without finishing what is still waiting.
   ~cancel_finisher();
@@ -46,7 +46,7 @@ private:
   void run();
 
   std::chrono::milliseconds grace_;
-  std::function<bool(const entry&)> finish_;
+  std::function<void(const entry&)> finish_;
   std::mutex mtx_;
   std::condition_variable cv_;
   bool stop_ = false;

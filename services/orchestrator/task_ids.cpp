@@ -1,12 +1,15 @@
 #include "services/orchestrator/task_ids.hpp"
 
 #include "transport/clock.hpp"
+#include "transport/wire/hex.hpp"
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <stdexcept>
+#include <vector>
 
 namespace smith::services::orchestrator {
 
@@ -14,14 +17,10 @@ namespace tp = smith::transport;
 
 std::string random_hex(std::size_t bytes) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    auto b = rng() & 0xff;
-    out += digits[b >> 4];
-    out += digits[b & 0xf];
-  }
-  return out;
+  std::vector<unsigned char> random(bytes);
+  for (auto& b : random)
+    b = static_cast<unsigned char>(rng() & 0xff);
+  return tp::wire::hex_encode(random.data(), random.size());
 }
 
 std::string new_task_id() {
@@ -35,13 +34,7 @@ std::string sha256_hex(std::string_view data, std::size_t bytes) {
   unsigned int size = 0;
   if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1)
     throw std::runtime_error("SHA-256 is not available from OpenSSL");
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < bytes && i < size; ++i) {
-    out += digits[digest[i] >> 4];
-    out += digits[digest[i] & 0xf];
-  }
-  return out;
+  return tp::wire::hex_encode(digest, std::min<std::size_t>(bytes, size));
 }
 
 std::string id_for_idempotency_key(std::string_view key) {

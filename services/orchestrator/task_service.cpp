@@ -45,7 +45,6 @@ task_service::task_service(std::shared_ptr<tp::connection> conn, tp::topology_co
     finisher_ = std::make_unique<cancel_finisher>(cancel_grace, [this](const auto& e) {
       if (!final_state(e.id))
         store_result(e.role, cancelled_result(e.id), e.task_seq);
-      return true;
     });
 }
 
