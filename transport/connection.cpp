@@ -225,8 +225,14 @@ void connection::keep_alive(std::shared_ptr<void> obj) {
 }
 
 void connection::remove_listener(std::uint64_t token) {
-  std::lock_guard guard{mtx_};
-  listeners_.erase(token);
+  {
+    std::lock_guard guard{mtx_};
+    listeners_.erase(token);
+    if (emitting_ == std::this_thread::get_id())
+      return; // from inside a listener: no other call is in progress
+  }
+  // A call in progress on nats.c's thread may be this listener's: it ends before we return.
+  std::lock_guard calls_done{emit_mtx_};
 }
 
 expected<void> connection::flush(std::chrono::milliseconds timeout) {
@@ -273,15 +279,30 @@ void connection::close() {
 }
 
 void connection::emit(connection_event_kind kind, std::string detail) {
-  std::vector<listener> copy;
+  // Listeners run outside mtx_ (they may add or remove listeners) but inside emit_mtx_, which
+  // remove_listener waits for: a listener is never called after its removal returned.
+  std::lock_guard calling{emit_mtx_};
+  std::vector<std::uint64_t> tokens;
   {
     std::lock_guard guard{mtx_};
     for (auto& [token, fn] : listeners_)
-      copy.push_back(fn);
+      tokens.push_back(token);
+    emitting_ = std::this_thread::get_id();
   }
   connection_event ev{kind, std::move(detail)};
-  for (auto& fn : copy)
+  for (auto token : tokens) {
+    listener fn;
+    {
+      std::lock_guard guard{mtx_};
+      auto it = listeners_.find(token);
+      if (it == listeners_.end())
+        continue; // removed by an earlier listener of this event
+      fn = it->second;
+    }
     fn(ev);
+  }
+  std::lock_guard guard{mtx_};
+  emitting_ = {};
 }
 
 void connection::on_disconnected(natsConnection*, void* self) {

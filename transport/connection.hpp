@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace smith::transport {
@@ -79,6 +80,8 @@ public:
   /// Registers `fn`; it runs on a nats.c thread and must not block. Returns a token for
   /// remove_listener.
   std::uint64_t add_listener(listener fn);
+  /// Once this returns, the listener is not running and is never called again (it may capture
+  /// what its owner destroys next). A listener may remove itself or another.
   void remove_listener(std::uint64_t token);
 
   // -- operations -------------------------------------------------------------------------------
@@ -147,6 +150,8 @@ private:
   bool closed_ = false;
   std::uint64_t next_token_ = 1;
   std::map<std::uint64_t, listener> listeners_;
+  std::mutex emit_mtx_;      // held while listeners are called
+  std::thread::id emitting_; // the thread calling listeners (guarded by mtx_)
   std::vector<std::shared_ptr<void>> kept_;
   class write_kicker;
   std::unique_ptr<write_kicker> kicker_; // with coalesce_writes only

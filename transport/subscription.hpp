@@ -28,10 +28,13 @@ public:
 
   /// Subscribes to `subject` (wildcards allowed); `fn` runs on a nats.c thread, one message
   /// at a time, and must not block. With a `queue` group, each message goes to one member.
+  /// Once the subscription is destroyed `fn` is not running and is never called again, so it
+  /// may capture what its owner destroys after it.
   static expected<std::unique_ptr<subscription>> create(std::shared_ptr<connection> conn,
                                                         const std::string& subject, callback fn,
                                                         const std::string& queue = {});
 
+  /// Waits for a call of the callback in progress on another thread.
   ~subscription();
 
   subscription(const subscription&) = delete;
@@ -39,12 +42,14 @@ public:
 
 private:
   subscription() = default;
+  struct holder;
 
   static void on_message(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   static void on_complete(void* closure);
 
   std::shared_ptr<connection> conn_;
   subscription_handle sub_;
+  std::shared_ptr<holder> holder_;
 };
 
 /// Publishes a core NATS message (no stream, no ack): events, notices and replies.
