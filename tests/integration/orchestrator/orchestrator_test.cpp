@@ -228,11 +228,14 @@ TEST_CASE("cancel: a queued task never runs, a running exec sleep is killed, bot
     {{"role", "test"}, {"type", "exec"}, {"id", "long"}, {"payload", {{"argv", {"sleep", "987"}}}}},
     202);
   REQUIRE_MESSAGE(wait_until([&] { return processes_running(sleeper) == 1; }, 20s), w.log_text());
+  // Running as the orchestrator knows it: its worker announced the start (a task delivered but
+  // not yet announced is cancelled at once, its worker told).
+  REQUIRE(wait_until([&] { return o.call("GET", "/v1/tasks/long").contains("worker"); }, 20s));
   CHECK(f.state(o, "long") == "running");
   auto c = o.call("POST", "/v1/tasks/long/cancel", nullptr, 202);
   CHECK(c["state"] == "cancelling");
   REQUIRE_MESSAGE(wait_until([&] { return f.state(o, "long") == "cancelled"; }, 20s), w.log_text());
-  CHECK_MESSAGE(processes_running(sleeper) == 0, w.log_text());
+  CHECK_MESSAGE(wait_until([&] { return processes_running(sleeper) == 0; }, 10s), w.log_text());
   CHECK(o.request("POST", "/v1/tasks/long/cancel")->status == 409);
   CHECK(o.request("POST", "/v1/tasks/ghost/cancel")->status == 404);
   CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 0);
