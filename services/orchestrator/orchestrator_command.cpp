@@ -15,6 +15,9 @@
 
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -63,7 +66,38 @@ struct orchestrator_options {
   std::string metrics_interval = "30s";
   std::size_t max_body = std::size_t{2} * 1024 * 1024;
   bool apply_topology = true;
+  bool insecure_no_auth = false;
 };
+
+// Whether only this machine can reach an address: 127.0.0.0/8, ::1 (or 127.x mapped into
+// IPv6), or the name localhost. Any other text, 0.0.0.0 and :: included, reaches further.
+bool loopback_only(const std::string& host) {
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) != 1)
+    return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6))
+    return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
+// /v1 without a token is for this machine only; serving it further needs the operator's word.
+void check_api_exposure(const orchestrator_options& o, const std::string& token) {
+  if (!token.empty() || loopback_only(o.http_host))
+    return;
+  if (!o.insecure_no_auth)
+    throw std::invalid_argument(
+      "no API token, and --http-host " + o.http_host
+      + " is not a loopback address: anyone who reaches it could submit tasks. Set"
+        " SMITH_API_TOKEN or SMITH_API_TOKEN_FILE, serve on 127.0.0.1, or pass"
+        " --insecure-no-auth");
+  SMITH_LOG(log(), warn, "serving /v1 without a token beyond loopback (--insecure-no-auth)",
+            {"http_host", o.http_host});
+}
 
 // "30s", "1m", or a bare number of seconds (SMITH_METRICS_INTERVAL counts seconds).
 tp::milliseconds interval_of(const std::string& text) {
@@ -88,6 +122,7 @@ int run_orchestrator(const orchestrator_options& o) {
   if (interval < 100ms)
     throw std::invalid_argument("SMITH_METRICS_INTERVAL must be at least 100ms");
   auto token = api_token();
+  check_api_exposure(o, token);
   cc->name = "smith-orchestrator";
 
   auto conn = tp::connection::connect(*cc);
@@ -179,7 +214,11 @@ void add_orchestrator_command(CLI::App& app) {
     ->capture_default_str();
   cmd->add_flag("!--no-apply-topology", o->apply_topology,
                 "Do not create missing streams and consumers at start-up");
-  cmd->footer("The API token comes from SMITH_API_TOKEN (never a flag: flags show in ps).");
+  cmd->add_flag("--insecure-no-auth", o->insecure_no_auth,
+                "Serve /v1 without a token on a non-loopback --http-host (refused otherwise)");
+  cmd->footer("The API token comes from SMITH_API_TOKEN or SMITH_API_TOKEN_FILE (never a flag:"
+              " flags show in ps). Without one, /v1 is served on a loopback --http-host only,"
+              " unless --insecure-no-auth.");
   cmd->callback([o] { throw CLI::RuntimeError(run_orchestrator(*o)); });
 }
 

@@ -100,9 +100,10 @@ class Stack:
         self.passwords = {f"SMITH_{n}_PASSWORD": "p" + secrets.token_hex(16)
                           for n in ("ADMIN", "ORCHESTRATOR", "WORKER_COMPILE", "WORKER_ANALYZE",
                                     "WORKER_EXECUTE", "CLIENT")}
+        self.api_token = "t" + secrets.token_hex(16)
         self.ports = [free_port() for _ in range(3)]
         self.http_port = free_port()
-        env = dict(self.passwords, NATS_IMAGE=NATS_IMAGE, SMITH_IMAGE=SMITH_IMAGE,
+        env = dict(self.passwords, SMITH_API_TOKEN=self.api_token, NATS_IMAGE=NATS_IMAGE, SMITH_IMAGE=SMITH_IMAGE,
                    SMITH_NATS_PORT_1=self.ports[0], SMITH_NATS_PORT_2=self.ports[1],
                    SMITH_NATS_PORT_3=self.ports[2], SMITH_HTTP_PORT=self.http_port,
                    SMITH_ACK_WAIT=os.environ.get("E2E_ACK_WAIT", "10s"))
@@ -376,9 +377,12 @@ async def permission_check(stack, urls, client_js):
           "compose: smith-worker-compile cannot publish to smith.task.execute.echo.<id> (refused, nothing stored)")
 
 
-def http_get(url, timeout=5):
+def http_get(url, token=None, timeout=5):
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read().decode(errors="replace")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
@@ -392,9 +396,11 @@ def orchestrator_checks(stack, task_id):
     st, body = http_get(base + "/ready")
     check(st == 200, f"orchestrator /ready from the host: {st}")
     st, body = http_get(base + "/v1/queues")
+    check(st == 401, f"orchestrator GET /v1/queues without the token: {st}")
+    st, body = http_get(base + "/v1/queues", stack.api_token)
     ok = st == 200 and all(r in body for r in ROLES)
     check(ok, f"orchestrator GET /v1/queues: {st} {body[:300]}")
-    st, body = http_get(base + f"/v1/tasks/{task_id}")
+    st, body = http_get(base + f"/v1/tasks/{task_id}", stack.api_token)
     check(st == 200 and task_id in body, f"orchestrator GET /v1/tasks/<id>: {st} {body[:200]}")
 
 
