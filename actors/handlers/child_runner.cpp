@@ -1,6 +1,8 @@
-// fork + execve with the child in its own process group, and the poll loop that reads its
-// pipes, watches the deadline and the cancel flag, and kills the group when the run ends.
+// The worker's side of a run: forks the keeper (child_launch.cpp), reads the program's pipes,
+// watches the deadline and the cancel flag, and has the keeper end the run.
 #include "actors/handlers/child_runner.hpp"
+
+#include "actors/handlers/child_launch.hpp"
 
 #include <algorithm>
 #include <array>
@@ -117,95 +119,6 @@ unique_fd make_stdin(const child_spec& spec) {
   return lift(std::move(fd));
 }
 
-// -- the child side (between fork and execve: async-signal-safe calls only) ----------------------
-
-/// Which step of the child's setup failed; sent to the parent with errno.
-enum class step : int { setpgid = 1, sigmask, dup2, chdir, execve };
-
-struct spawn_report {
-  step failed;
-  int err;
-};
-
-const char* step_name(step s) {
-  switch (s) {
-    case step::setpgid:
-      return "setpgid";
-    case step::sigmask:
-      return "sigprocmask";
-    case step::dup2:
-      return "dup2";
-    case step::chdir:
-      return "chdir";
-    case step::execve:
-      return "execve";
-  }
-  return "setup";
-}
-
-/// Everything the child needs, prepared before fork: the child must not allocate.
-struct launch {
-  const char* path;
-  char* const* argv;
-  char* const* envp;
-  const char* cwd;
-  int stdin_fd;
-  int stdout_fd;
-  int stderr_fd;
-  int report_fd;
-  int max_fd;
-  pid_t parent; ///< the worker's pid, to notice it died before the child set PR_SET_PDEATHSIG
-};
-
-[[noreturn]] void child_main(const launch& l) noexcept {
-  int report = l.report_fd;
-  auto fail = [&report](step s) {
-    spawn_report r{s, errno};
-    // If this write fails the parent sees no report and then exit status 127.
-    [[maybe_unused]] auto n = ::write(report, &r, sizeof r);
-    ::_exit(127);
-  };
-  if (::setpgid(0, 0) != 0)
-    fail(step::setpgid);
-  // A worker killed with SIGKILL cannot kill the group itself: the kernel kills the program
-  // when the thread that started it dies. (Its own children then die with their pipes, or
-  // linger; a container stop ends them all.)
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != l.parent)
-    ::_exit(127); // the worker died before prctl took effect
-  // The worker's threads may block signals and the worker may ignore some (SIGPIPE): exec keeps
-  // both, so start the program from the defaults.
-  sigset_t none;
-  sigemptyset(&none);
-  if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0)
-    fail(step::sigmask);
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig)
-    ::sigaction(sig, &dfl, nullptr); // fails for SIGKILL, SIGSTOP and libc's own: fine
-  if (::dup2(l.stdin_fd, 0) < 0 || ::dup2(l.stdout_fd, 1) < 0 || ::dup2(l.stderr_fd, 2) < 0)
-    fail(step::dup2);
-  // The report pipe goes to fd 3 (close-on-exec), then everything above it is closed: other
-  // threads' sockets and files must not leak into the program.
-  if (report != 3) {
-    if (::dup2(report, 3) < 0)
-      fail(step::dup2);
-    report = 3;
-    ::fcntl(3, F_SETFD, FD_CLOEXEC);
-  }
-  bool closed = false;
-#ifdef SYS_close_range
-  closed = ::syscall(SYS_close_range, 4U, ~0U, 0U) == 0;
-#endif
-  for (int fd = 4; !closed && fd < l.max_fd; ++fd)
-    ::close(fd);
-  if (::chdir(l.cwd) != 0)
-    fail(step::chdir);
-  ::execve(l.path, l.argv, l.envp);
-  fail(step::execve);
-  ::_exit(127); // not reached: fail() exits
-}
-
 // -- the parent side -----------------------------------------------------------------------------
 
 /// One output pipe: keeps the first `cap` bytes and drops the rest.
@@ -240,8 +153,9 @@ struct output_sink {
   }
 };
 
-/// True once the child has ended. WNOWAIT leaves it a zombie: while it is one its pid, which is
-/// the group id, cannot be reused, so killing the group afterwards cannot hit a stranger.
+/// True once the keeper has ended (after the program and everything below it). WNOWAIT leaves
+/// it a zombie until reap(): while it is one its pid cannot be reused, so stop() cannot hit a
+/// stranger.
 bool has_exited(pid_t pid) {
   siginfo_t info{};
   if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
@@ -249,11 +163,27 @@ bool has_exited(pid_t pid) {
   return info.si_pid == pid;
 }
 
-void kill_group(pid_t pid) {
-  // The group exists unless setpgid failed in both processes; the child alone is then better
-  // than nothing.
-  if (::kill(-pid, SIGKILL) != 0)
-    ::kill(pid, SIGKILL);
+/// Has the keeper kill the program, its group and every process left below the keeper.
+void stop(pid_t keeper) {
+  ::kill(keeper, SIGTERM);
+}
+
+/// The limits the program gets, in the form the keeper takes (0: not set).
+std::vector<detail::limit> limits_of(const child_limits& l, std::chrono::milliseconds timeout) {
+  std::vector<detail::limit> out;
+  auto add = [&out](int resource, std::uint64_t value) {
+    if (value > 0)
+      out.push_back({resource, static_cast<rlim_t>(value)});
+  };
+  // CPU seconds: the wall-clock timeout rounded up, plus one; SIGXCPU then SIGKILL past it.
+  auto seconds = std::chrono::ceil<std::chrono::seconds>(timeout).count();
+  add(RLIMIT_CPU, static_cast<std::uint64_t>(std::max<std::int64_t>(seconds, 0)) + 1);
+  add(RLIMIT_AS, l.address_space_bytes);
+  add(RLIMIT_NOFILE, l.open_files);
+  add(RLIMIT_NPROC, l.processes);
+  add(RLIMIT_FSIZE, l.file_size_bytes);
+  add(RLIMIT_CORE, 0);
+  return out;
 }
 
 /// Returns the wait status, or nullopt when the child was reaped by someone else.
@@ -305,16 +235,25 @@ child_result run_child(const child_spec& spec) {
   auto argv = c_strings(spec.argv);
   auto envp = c_strings(spec.env);
   auto cwd = spec.cwd.string();
-  launch l{spec.path.c_str(), argv.data(), envp.data(),    cwd.c_str(),       in.get(),
-           out_w.get(),       err_w.get(), report_w.get(), max_fd_to_close(), ::getpid()};
+  auto limits = limits_of(spec.limits, spec.timeout);
+  detail::launch l{.path = spec.path.c_str(),
+                   .argv = argv.data(),
+                   .envp = envp.data(),
+                   .cwd = cwd.c_str(),
+                   .stdin_fd = in.get(),
+                   .stdout_fd = out_w.get(),
+                   .stderr_fd = err_w.get(),
+                   .report_fd = report_w.get(),
+                   .max_fd = max_fd_to_close(),
+                   .parent = ::getpid(),
+                   .limits = limits.data(),
+                   .limit_count = static_cast<int>(limits.size())};
   pid_t pid = ::fork();
   if (pid < 0)
     return setup_failed("fork");
   if (pid == 0)
-    child_main(l);
-  // Both sides set the group, so that it exists before either goes on: otherwise a kill(-pid)
-  // that comes early could miss the child. EACCES here means the child has exec'd: it did it.
-  ::setpgid(pid, pid);
+    detail::keeper_main(l);
+  ::setpgid(pid, pid); // both sides set the keeper's group, so it exists before either goes on
   result.pid = pid;
   in.reset();
   out_w.reset();
@@ -322,7 +261,7 @@ child_result run_child(const child_spec& spec) {
   report_w.reset();
 
   // The report pipe closes on a successful execve; before that the child writes why it failed.
-  spawn_report report{};
+  detail::spawn_report report{};
   ssize_t got = 0;
   do
     got = ::read(report_r.get(), &report, sizeof report);
@@ -330,7 +269,7 @@ child_result run_child(const child_spec& spec) {
   if (got == static_cast<ssize_t>(sizeof report)) {
     reap(pid);
     result.how = child_result::ending::spawn_failed;
-    result.error = std::string{step_name(report.failed)} + ": " + errno_text(report.err);
+    result.error = std::string{detail::step_name(report.failed)} + ": " + errno_text(report.err);
     return finish();
   }
   report_r.reset();
@@ -346,19 +285,18 @@ child_result run_child(const child_spec& spec) {
   for (;;) {
     if (spec.cancel != nullptr && spec.cancel->load(std::memory_order_relaxed)) {
       result.how = child_result::ending::cancelled;
-      kill_group(pid);
+      stop(pid);
       break;
     }
     auto now = clock_type::now();
     if (now >= deadline) {
       result.how = child_result::ending::timed_out;
-      kill_group(pid);
+      stop(pid);
       break;
     }
     if (has_exited(pid)) {
-      // Grandchildren die with the group; what the child wrote before it exited is still in
-      // the pipes. A process that left the group may keep them open: we stop reading anyway.
-      kill_group(pid);
+      // The keeper has killed everything below it; what the program wrote before it exited is
+      // still in the pipes.
       for (auto& sink : sinks)
         sink.drain();
       break;

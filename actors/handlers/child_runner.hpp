@@ -1,6 +1,7 @@
-// Runs one program as a child process under our control: fork + execve (no shell), its own
-// process group, captured and capped output, a deadline and a cancel flag. Linux (and POSIX
-// systems with pipe2 and waitid). exec_handler decides what may run; this file only runs it.
+// Runs one program as a child process under our control: fork + execve (no shell) below a
+// keeper process that is its subreaper, its own process group, no_new_privs and resource
+// limits, captured and capped output, a deadline and a cancel flag. Linux only (subreapers,
+// /proc). exec_handler decides what may run; this file only runs it.
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,15 @@
 #include <sys/types.h>
 
 namespace smith::actors::handlers {
+
+/// Resource limits of the program (soft and hard; 0: the worker's own). Counted per process,
+/// except `processes`, which counts every process and thread of the uid (RLIMIT_NPROC).
+struct child_limits {
+  std::uint64_t address_space_bytes = std::uint64_t{4} << 30;
+  std::uint64_t open_files = 1024;
+  std::uint64_t processes = 512;
+  std::uint64_t file_size_bytes = std::uint64_t{1} << 30;
+};
 
 /// What to run and under which limits. Nothing here is checked against an allow-list: the
 /// caller has done that.
@@ -39,6 +49,8 @@ struct child_spec {
   const std::atomic<bool>* cancel = nullptr;
   /// How often the cancel flag and the child are checked while the pipes are quiet.
   std::chrono::milliseconds poll_interval{20};
+  /// Besides these, CPU time is limited to the timeout rounded up to seconds, plus one.
+  child_limits limits;
 };
 
 /// The first bytes of one output stream.
@@ -49,7 +61,7 @@ struct captured_stream {
 };
 
 /// How a run ended. In every case that started a child, the child has been reaped and every
-/// process left in its group has been sent SIGKILL.
+/// process it left (in its group, or having left the group with setsid) has been killed.
 struct child_result {
   enum class ending : std::uint8_t {
     /// The child exited on its own; see exit_code.
@@ -79,7 +91,7 @@ struct child_result {
   captured_stream err;
   /// From the start of the setup to the reaping of the child.
   std::chrono::milliseconds duration{0};
-  /// The child's pid, which is also its process group id; 0 when no child ran.
+  /// The keeper's pid (the program's parent); 0 when no child ran.
   pid_t pid = 0;
 };
 

@@ -328,6 +328,7 @@ outcome run_exec(const exec_state& st, task_context& ctx) {
   spec.scratch_dir = st.work_root;
   spec.timeout = req.timeout;
   spec.max_output_bytes = st.config.max_output_bytes;
+  spec.limits = st.config.limits;
   spec.cancel = &ctx.cancel_flag();
   return to_outcome(st, req, path, run_child(spec));
 }

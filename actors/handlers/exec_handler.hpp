@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/handler.hpp"
+#include "actors/handlers/child_runner.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -32,6 +33,8 @@ struct exec_config {
   std::vector<std::string> env_allow;
   /// Where each run's temp directory is made; empty: the system temp directory ($TMPDIR).
   std::filesystem::path work_root;
+  /// The program's resource limits; its CPU time is also capped by its timeout.
+  child_limits limits;
 };
 
 /// Makes the exec handler. Throws std::invalid_argument at start-up when the config cannot
@@ -52,8 +55,10 @@ struct exec_config {
 /// binary should encode it itself (e.g. base64) or write a file a later task can fetch.
 ///
 /// The child's environment is PATH=/usr/bin:/bin, LANG=C.UTF-8, HOME and TMPDIR set to its temp
-/// directory, then keep_env, then the payload's env. Its own process group is killed (SIGKILL)
-/// when it exits, times out or is cancelled, so no grandchild outlives the task.
+/// directory, then keep_env, then the payload's env. It runs with no_new_privs and `limits`,
+/// below a keeper process that is its subreaper: when it exits, times out or is cancelled, its
+/// process group and every process it started (even one that called setsid) are killed, so no
+/// descendant outlives the task.
 ///
 /// Outcomes (error_type): exit 0 -> success; non-zero exit -> failure "exit_code"; killed by
 /// a signal -> failure "signal"; timeout -> retry_later "timeout" (a less loaded worker may

@@ -4,7 +4,11 @@
 #include "actors/handlers/exec_handler.hpp"
 #include "actors/handlers/hash_handler.hpp"
 
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
@@ -14,14 +18,42 @@ namespace {
 
 const std::map<std::string, std::vector<std::string>>& role_defaults() {
   static const std::map<std::string, std::vector<std::string>> defaults{
-    {"compile", {"cc", "c++", "gcc", "g++", "make", "meson", "ninja"}},
+    // No interpreter, compiler or build tool (each runs whatever code a task brings): an
+    // operator who wants them names them in SMITH_EXEC_ALLOW.
+    {"compile", {}},
     {"analyze", {"grep", "wc", "sha256sum", "file"}},
-    {"execute", {"echo", "true", "false", "sleep", "python3"}},
+    {"execute", {"echo", "true", "false", "sleep"}},
   };
   return defaults;
 }
 
+// A positive whole number from the environment, times `unit`; `fallback` when unset.
+std::uint64_t limit_from_env(const char* name, std::uint64_t unit, std::uint64_t fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0')
+    return fallback;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text, text + std::strlen(text), value);
+  if (ec != std::errc{} || *end != '\0' || value == 0
+      || value > std::numeric_limits<std::uint64_t>::max() / unit)
+    throw std::invalid_argument(std::string{name} + "=\"" + text
+                                + "\": must be a whole number greater than 0");
+  return value * unit;
+}
+
 } // namespace
+
+child_limits exec_limits_from_env() {
+  constexpr std::uint64_t mib = std::uint64_t{1} << 20;
+  child_limits defaults;
+  child_limits out;
+  out.address_space_bytes =
+    limit_from_env("SMITH_EXEC_MAX_MEMORY_MB", mib, defaults.address_space_bytes);
+  out.processes = limit_from_env("SMITH_EXEC_MAX_PROCS", 1, defaults.processes);
+  out.open_files = limit_from_env("SMITH_EXEC_MAX_FILES", 1, defaults.open_files);
+  out.file_size_bytes = limit_from_env("SMITH_EXEC_MAX_FILE_MB", mib, defaults.file_size_bytes);
+  return out;
+}
 
 std::map<std::string, std::string> exec_allow_list(const std::string& role,
                                                    const char* override_list) {
@@ -69,6 +101,7 @@ void add_builtin_handlers(actors::handler_registry& reg, const std::string& role
   if (reg.find("exec") == nullptr) {
     actors::handlers::exec_config ec;
     ec.allow = exec_allow;
+    ec.limits = exec_limits_from_env();
     reg.add("exec", actors::handlers::make_exec_handler(std::move(ec)));
   }
 }

@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -90,6 +91,9 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   // main() blocked these in every thread; only sigwait below sees them.
   auto sigs = common::stop_signal_set();
   common::setup_json_logging();
+  // Programs that exec runs have the worker's uid: not dumpable, the worker's memory and
+  // /proc/<pid>/environ (NATS password, AWS credentials URI) are closed to them (no core files).
+  ::prctl(PR_SET_DUMPABLE, 0);
 
   auto settings = common::read_service_settings(log());
   if (!settings)

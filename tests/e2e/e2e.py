@@ -390,6 +390,18 @@ def http_get(url, token=None, timeout=5):
         return 0, repr(e)
 
 
+def worker_environ_closed(stack):
+    """A process of the worker's uid (as an exec'd program would be) cannot read the worker's
+    environment, which holds its NATS password: the worker is not dumpable."""
+    cid = stack.container("worker-execute-1")
+    r = subprocess.run(["docker", "exec", cid, "grep", "-c", "SMITH_NATS_PASSWORD", "/proc/1/environ"],
+                       capture_output=True, text=True, timeout=30)
+    uid = subprocess.run(["docker", "exec", cid, "grep", "^Uid:", "/proc/1/status"],
+                         capture_output=True, text=True, timeout=30).stdout.split()
+    check(r.returncode != 0 and "Permission denied" in r.stderr and uid[1:2] == ["10001"],
+          f"worker: its uid (10001) cannot read /proc/1/environ: exit {r.returncode} {r.stderr.strip()[:120]}")
+
+
 def orchestrator_checks(stack, task_id):
     """The orchestrator's API, from the host through its published port."""
     base = f"http://127.0.0.1:{stack.http_port}"
@@ -598,6 +610,7 @@ def run():
         stack.compose("up", "-d", *stack.services, timeout=600)
         stack.wait_healthy([s for s in stack.services], HEALTH_DEADLINE)
         check(True, f"every service healthy {time.monotonic() - up_start:.1f} s after compose up")
+        worker_environ_closed(stack)
         for t in ts:
             t.join()
         vals = [v for v in readies.values() if v is not None]

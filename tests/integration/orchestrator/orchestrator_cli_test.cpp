@@ -220,6 +220,7 @@ TEST_CASE("usage errors and bad settings exit 2 with the reason; nothing aborts"
     {{smith, "worker", "--role", "test"}, {{"SMITH_DRAIN_TIMEOUT", "abc"}}, "SMITH_DRAIN_TIMEOUT"},
     {{smith, "worker", "--role", "test"}, {{"SMITH_LOG_LEVEL", "loud"}}, "SMITH_LOG_LEVEL"},
     {{smith, "worker", "--role", "test"}, {{"SMITH_EXEC_ALLOW", "@@"}}, "SMITH_EXEC_ALLOW"},
+    {{smith, "worker", "--role", "test"}, {{"SMITH_EXEC_MAX_PROCS", "0"}}, "SMITH_EXEC_MAX_PROCS"},
     {{smith, "orchestrator", "--http-host", "127.0.0.1", "--http-port", "0"},
      {{"SMITH_API_TOKEN_FILE", (f.dir.path() / "no-such-file").string()}},
      "SMITH_API_TOKEN_FILE"},
