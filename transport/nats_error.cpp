@@ -9,6 +9,9 @@ namespace smith::transport {
 
 namespace {
 
+constexpr int js_schedule_pattern_invalid = 10189;   // "message schedules pattern is invalid"
+constexpr int js_schedule_time_zone_invalid = 10223; // "... time zone is invalid"
+
 errc from_js_code(int js_code) {
   switch (js_code) {
     case JSClusterNotAvailErr:
@@ -39,6 +42,10 @@ errc from_js_code(int js_code) {
     case JSConsumerCreateErr:
     case JSStreamCreateErr:
     case JSStreamUpdateErr:
+    // Newer than nats.c 3.4.1's list: a message schedule the server cannot parse (its pattern,
+    // or its time zone).
+    case js_schedule_pattern_invalid:
+    case js_schedule_time_zone_invalid:
       return errc::invalid_argument;
     case JSNotEnabledErr:
     case JSNotEnabledForAccountErr:

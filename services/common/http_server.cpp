@@ -53,8 +53,12 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
           n.fetch_sub(1);
         }
       } left{*in_api};
-      http_request r{
-        req.method, req.path, std::move(body), req.get_header_value("Authorization"), {}};
+      // HEAD is GET without the body (the library leaves the body out).
+      http_request r{req.method == "HEAD" ? "GET" : req.method,
+                     req.path,
+                     std::move(body),
+                     req.get_header_value("Authorization"),
+                     {}};
       for (const auto& [k, v] : req.params)
         r.query[k] = v;
       r.idempotency_key = req.get_header_value("Idempotency-Key");
@@ -65,9 +69,9 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
     auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
       answer(req, res, req.body);
     };
-    // POST reads its body itself: `curl -X POST .../cancel` sends no Content-Length, and the
-    // library refuses such a request with 400 when it reads the body up front.
-    auto serve_post = [answer, limit = ep.max_body_bytes](const httplib::Request& req,
+    // A method with a body reads it itself: `curl -X POST .../cancel` sends no Content-Length,
+    // and the library refuses such a request with 400 when it reads the body up front.
+    auto serve_body = [answer, limit = ep.max_body_bytes](const httplib::Request& req,
                                                           httplib::Response& res,
                                                           const httplib::ContentReader& read) {
       std::string body;
@@ -89,11 +93,15 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
       }
       answer(req, res, std::move(body));
     };
+    // Every method the library knows reaches the API's router, which answers 405 for one a
+    // path does not serve.
     const char* pattern = "/v1/.*";
     srv.Get(pattern, serve);
-    srv.Post(pattern, serve_post);
-    srv.Delete(pattern, serve);
-    srv.Put(pattern, serve);
+    srv.Post(pattern, serve_body);
+    srv.Delete(pattern, serve_body);
+    srv.Put(pattern, serve_body);
+    srv.Patch(pattern, serve_body);
+    srv.Options(pattern, serve);
   }
   srv.set_payload_max_length(ep.max_body_bytes);
   // Without /v1 (a worker) the probes and /metrics are all there is: a few threads serve them.

@@ -14,6 +14,10 @@ using json = nlohmann::json;
 [[noreturn]] void fail(const tp::error& e, const std::string& what) {
   if (e.retryable() || e.code() == tp::errc::closed)
     throw api_error(503, "unavailable", what + ": " + e.message() + ". Hint: is NATS reachable?");
+  // The server refused what the request asked for (a schedule it cannot parse): the client's
+  // to change, and nothing was stored.
+  if (e.code() == tp::errc::invalid_argument)
+    throw api_error(400, "invalid_field", what + ": " + e.message());
   throw api_error(500, "internal", what + ": " + e.message());
 }
 
@@ -39,10 +43,18 @@ std::optional<std::int64_t> field_int(const json& req, const char* key) {
 }
 
 void check_token(const std::string& value, const char* what) {
-  if (!tp::wire::is_subject_token(value) || value.size() > 1024)
+  // '"' and '\\' are legal in a subject, but nats.c writes subjects into the JSON of JetStream
+  // API requests (purge, next by subject) unescaped: with them a delayed task could not be
+  // cancelled, nor a schedule shown or deleted (500s). A '/' is legal too, but a path is
+  // decoded before it is routed: /v1/tasks/a%2Fb could never name the task "a/b". The value
+  // is quoted as JSON in the detail: a control byte (a path's %00) would otherwise end it there.
+  if (!tp::wire::is_subject_token(value) || value.size() > 1024
+      || value.find_first_of("\"\\/") != std::string::npos)
     throw api_error(400, "invalid_field",
-                    std::string{what} + " \"" + value
-                      + "\" must be 1 to 1024 bytes without '.', '*', '>' or whitespace");
+                    std::string{what} + " "
+                      + json(value).dump(-1, ' ', false, json::error_handler_t::replace)
+                      + " must be 1 to 1024 bytes without '.', '*', '>', '\"', '\\', '/', "
+                        "whitespace or controls");
 }
 
 void put_bytes(json& out, const char* key, const std::string& bytes) {

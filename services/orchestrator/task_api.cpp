@@ -26,12 +26,18 @@ std::string token_identity(const std::string& token) {
   return "token:" + sha256_hex(token, 4);
 }
 
+// A path is decoded before it is routed: a segment such as %FF puts bytes that are not UTF-8
+// into ids and details. They are written as U+FFFD; dump() would throw on them.
+std::string json_text(const json& body) {
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 common::http_reply error_reply(int status, const std::string& code, const std::string& detail,
                                const std::string& task_id = {}) {
   json body{{"error", code}, {"detail", detail}};
   if (!task_id.empty())
     body["id"] = task_id;
-  return {status, body.dump()};
+  return {status, json_text(body)};
 }
 
 // Constant time in the length of the expected value: a wrong guess reveals nothing of where
@@ -43,12 +49,15 @@ bool same_secret(const std::string& given, const std::string& expected) {
   return diff == 0;
 }
 
+// 1 to 2^63 - 1: nats.c sends a sequence as a signed 64-bit number, and the server refuses a
+// negative one (a 500 it would be).
 std::uint64_t parse_seq(const std::string& text) {
-  std::uint64_t n = 0;
+  std::int64_t n = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || n == 0)
-    throw api_error(400, "invalid_field", "\"" + text + "\" is not a stream sequence number");
-  return n;
+  if (ec != std::errc{} || ptr != text.data() + text.size() || n <= 0)
+    throw api_error(400, "invalid_field",
+                    "\"" + text + "\" is not a stream sequence number (1 to 2^63 - 1)");
+  return static_cast<std::uint64_t>(n);
 }
 
 std::size_t query_limit(const common::http_request& req) {
@@ -177,7 +186,7 @@ common::http_reply answer(task_service& service, const common::http_request& req
   try {
     int status = 200;
     auto body = route(service, req, status, c);
-    return {status, body.dump()};
+    return {status, json_text(body)};
   } catch (const api_error& e) {
     if (e.status() >= 500)
       SMITH_LOG(log(), error, "api request failed", {"error_type", e.code()}, {"path", req.path},
