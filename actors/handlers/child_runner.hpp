@@ -18,11 +18,13 @@
 namespace smith::actors::handlers {
 
 /// Resource limits of the program (soft and hard; 0: the worker's own). Counted per process,
-/// except `processes`, which counts every process and thread of the uid (RLIMIT_NPROC).
+/// except `processes`, which counts every process and thread of the uid (RLIMIT_NPROC): in a
+/// container the worker's threads and the programs, on a laptop everything its user runs, so
+/// it is generous; it bounds a fork bomb, not a build.
 struct child_limits {
   std::uint64_t address_space_bytes = std::uint64_t{4} << 30;
   std::uint64_t open_files = 1024;
-  std::uint64_t processes = 512;
+  std::uint64_t processes = 4096;
   std::uint64_t file_size_bytes = std::uint64_t{1} << 30;
 };
 
