@@ -142,6 +142,9 @@ env_lookup process_env() {
   };
 }
 
+// The longest duration taken: what the server (Go, int64 nanoseconds) can hold, about 292 years.
+constexpr long long max_duration_ms = std::numeric_limits<long long>::max() / 1'000'000;
+
 expected<milliseconds> parse_duration(std::string_view text) {
   if (text.empty())
     return error{errc::invalid_argument, "empty duration: write e.g. 250ms, 30s, 2m, 1h or 14d"};
@@ -171,7 +174,7 @@ expected<milliseconds> parse_duration(std::string_view text) {
       return error{errc::invalid_argument, "duration \"" + std::string{text}
                                              + "\" needs a unit: ms, s, m, h or d (e.g. 30s)"};
     }
-    if (n > std::numeric_limits<long long>::max() / unit - total / unit)
+    if (n > (max_duration_ms - total) / unit)
       return error{errc::invalid_argument, "duration \"" + std::string{text} + "\" is too large"};
     total += n * unit;
   }
@@ -263,13 +266,25 @@ std::string horizon_formula(const topology_config& cfg) {
 } // namespace
 
 milliseconds redelivery_horizon(const topology_config& cfg) {
-  auto deliveries = std::max(cfg.max_deliver, 1);
+  // A step counts for at least 0, and the arithmetic saturates at the longest milliseconds: a
+  // horizon past any setting compares as such, where SMITH_MAX_DELIVER=2147483647 times a long
+  // AckWait would overflow.
+  using rep = milliseconds::rep;
+  constexpr rep most = std::numeric_limits<rep>::max();
+  auto times = [](milliseconds step, rep n) {
+    auto each = std::max<rep>(step.count(), 0);
+    return n != 0 && each > most / n ? most : each * n;
+  };
+  auto plus = [](rep a, rep b) { return a > most - b ? most : a + b; };
+  rep deliveries = std::max(cfg.max_deliver, 1);
   if (cfg.backoff.empty())
-    return cfg.ack_wait * deliveries;
-  milliseconds sum{0};
-  for (int i = 0; i < deliveries; ++i)
-    sum += cfg.backoff[std::min<std::size_t>(static_cast<std::size_t>(i), cfg.backoff.size() - 1)];
-  return sum;
+    return milliseconds{times(cfg.ack_wait, deliveries)};
+  // The steps in order, the last one repeating for the deliveries past them.
+  rep sum = 0;
+  auto listed = std::min<rep>(deliveries, static_cast<rep>(cfg.backoff.size()));
+  for (rep i = 0; i < listed; ++i)
+    sum = plus(sum, times(cfg.backoff[static_cast<std::size_t>(i)], 1));
+  return milliseconds{plus(sum, times(cfg.backoff.back(), deliveries - listed))};
 }
 
 std::string duration_text(milliseconds d) {
