@@ -1,6 +1,7 @@
 // Queues: per role, pending and in-flight from the consumer, live workers from pings.
 #include "services/orchestrator/task_service.hpp"
 
+#include "services/orchestrator/ping_reply.hpp"
 #include "services/orchestrator/request_fields.hpp"
 #include "services/orchestrator/task_ids.hpp"
 #include "transport/clock.hpp"
@@ -25,11 +26,11 @@ json task_service::queues(milliseconds ping_wait) {
   auto inbox = "_INBOX." + random_hex(12);
   auto sub = must(tp::subscription::create(conn_, inbox,
                                            [&](const tp::core_message& m) {
-                                             auto doc = json::parse(m.data, nullptr, false);
-                                             if (!doc.is_object())
+                                             auto role = ping_reply_role(m.data);
+                                             if (!role)
                                                return;
                                              std::lock_guard guard{mtx};
-                                             ++workers[doc.value("role", "")];
+                                             ++workers[*role];
                                            }),
                   "subscribe for worker answers");
   must(tp::publish_core(*conn_, names_.worker_ping(), "", inbox), "ping the workers");

@@ -4,14 +4,12 @@
 #include "services/orchestrator/task_service.hpp"
 
 #include "services/orchestrator/request_fields.hpp"
+#include "services/orchestrator/schedule_request.hpp"
 #include "transport/clock.hpp"
 #include "transport/publisher.hpp"
 #include "transport/stream_reader.hpp"
-#include "transport/topology.hpp"
 #include "transport/wire/envelope.hpp"
 #include "transport/wire/headers.hpp"
-
-#include <cctype>
 
 namespace smith::services::orchestrator {
 
@@ -21,79 +19,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr std::size_t max_schedules = 10'000;
-
-// A Go duration as the server's @every takes it ("90s", "5m", "1h30m"), of at least a second.
-std::string every_of(const std::string& text) {
-  std::int64_t total_ms = 0;
-  std::size_t i = 0;
-  bool any = false;
-  while (i < text.size()) {
-    std::int64_t n = 0;
-    std::size_t digits = 0;
-    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0; ++i) {
-      if (++digits > 9)
-        throw api_error(400, "invalid_field", "field `every`: \"" + text + "\" is too long");
-      n = n * 10 + (text[i] - '0');
-    }
-    std::int64_t unit = 0;
-    if (text.compare(i, 2, "ms") == 0)
-      unit = 1, i += 2;
-    else if (i < text.size() && text[i] == 's')
-      unit = 1000, ++i;
-    else if (i < text.size() && text[i] == 'm')
-      unit = 60'000, ++i;
-    else if (i < text.size() && text[i] == 'h')
-      unit = 3'600'000, ++i;
-    if (digits == 0 || unit == 0)
-      throw api_error(400, "invalid_field",
-                      "field `every`: \"" + text + "\" is not a duration such as 30s, 5m or 1h30m");
-    total_ms += n * unit;
-    any = true;
-  }
-  if (!any || total_ms < 1000)
-    throw api_error(400, "invalid_field",
-                    "field `every`: \"" + text + "\" is shorter than the 1s a schedule can fire");
-  return "@every " + text;
-}
-
-// Six fields, seconds first ("0 30 2 * * *": 02:30:00 every day); the server checks the rest.
-std::string cron_of(const std::string& text) {
-  std::size_t fields = 0;
-  bool in_field = false;
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == ' ') {
-      in_field = false;
-      continue;
-    }
-    if (std::isalnum(u) == 0 && c != '*' && c != '/' && c != ',' && c != '-' && c != '?')
-      throw api_error(400, "invalid_field",
-                      "field `cron`: \"" + text + "\" has a character a cron field cannot have");
-    if (!in_field)
-      ++fields;
-    in_field = true;
-  }
-  if (fields != 6)
-    throw api_error(400, "invalid_field",
-                    "field `cron`: \"" + text
-                      + "\" must have six fields, seconds first: \"0 30 2 * * *\" is 02:30:00 "
-                        "every day");
-  return text;
-}
-
-void check_time_zone(const std::string& tz) {
-  if (tz.empty() || tz.size() > 64)
-    throw api_error(400, "invalid_field",
-                    "field `time_zone` must be an IANA name such as "
-                    "Europe/Amsterdam");
-  for (char c : tz)
-    if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '/' && c != '_' && c != '-'
-        && c != '+')
-      throw api_error(400, "invalid_field",
-                      "field `time_zone`: \"" + tz
-                        + "\" is not an IANA name such as "
-                          "Europe/Amsterdam");
-}
 
 json describe(const tp::stored_message& m, const tp::wire::task_address& addr) {
   json out{{"name", addr.id},
@@ -121,39 +46,12 @@ std::optional<json> task_service::find_recurring(const std::string& name) {
 }
 
 json task_service::schedule_create(const json& req) {
-  if (!req.is_object())
-    throw api_error(400, "invalid_json", "the request body must be a JSON object");
-  if (!tp::has_schedules(topo_))
-    throw api_error(409, "schedules_unavailable",
-                    "schedules are message schedules of the tasks stream, which nats-server "
-                    "refuses on a stream capped by SMITH_MAX_TASKS (set to "
-                      + std::to_string(topo_.max_tasks) + "). Hint: unset SMITH_MAX_TASKS");
-  auto name = field_string(req, "name");
-  check_token(name, "name");
-  if (name.size() > 1000)
-    throw api_error(400, "invalid_field", "field `name` is longer than 1000 bytes");
-  auto role = field_string(req, "role");
-  check_token(role, "role");
-  check_role(role);
-  tp::wire::task t;
-  t.id = name;
-  t.type = field_string(req, "type");
-  check_token(t.type, "type");
-  bool every = req.contains("every") && !req["every"].is_null();
-  bool cron = req.contains("cron") && !req["cron"].is_null();
-  if (every == cron)
-    throw api_error(400, "invalid_field", "give `every` (e.g. \"5m\") or `cron`, one of them");
-  auto when = every ? every_of(field_string(req, "every")) : cron_of(field_string(req, "cron"));
-  std::string tz;
-  if (req.contains("time_zone") && !req["time_zone"].is_null()) {
-    if (!cron)
-      throw api_error(400, "invalid_field", "field `time_zone` goes with `cron` only");
-    tz = field_string(req, "time_zone");
-    check_time_zone(tz);
-  }
-  t.payload = payload_of(req);
-  t.meta = meta_of(req);
-  t.created_ms = tp::unix_ms();
+  auto checked = parse_schedule_request(req, topo_, tp::unix_ms());
+  const auto& t = checked.task;
+  const auto& name = t.id;
+  const auto& role = checked.role;
+  const auto& when = checked.when;
+  const auto& tz = checked.time_zone;
   auto existing = find_recurring(name);
   if (existing && ((*existing)["role"] != role || (*existing)["type"] != t.type))
     throw api_error(409, "schedule_exists",

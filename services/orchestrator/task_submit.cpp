@@ -1,136 +1,26 @@
-// Submit: a task checked field by field, then published once with its id for dedup.
+// Submit: a task checked field by field (submit_request), then published once with its id for
+// dedup.
 #include "services/orchestrator/task_service.hpp"
 
 #include "services/orchestrator/request_fields.hpp"
-#include "services/orchestrator/task_ids.hpp"
+#include "services/orchestrator/submit_request.hpp"
 #include "transport/clock.hpp"
-#include "transport/topology.hpp"
-#include "transport/wire/base64.hpp"
-#include "transport/wire/envelope.hpp"
+#include "transport/publisher.hpp"
 #include "transport/wire/headers.hpp"
 
-#include <algorithm>
+#include <string_view>
 
 namespace smith::services::orchestrator {
 
 namespace tp = smith::transport;
 using json = nlohmann::json;
-using std::chrono::milliseconds;
-
-std::string task_service::payload_of(const json& req) const {
-  std::string payload;
-  if (req.contains("payload") && req.contains("payload_base64"))
-    throw api_error(400, "invalid_field", "give `payload` or `payload_base64`, not both");
-  if (req.contains("payload_base64")) {
-    auto bytes = tp::wire::base64_decode(field_string(req, "payload_base64"));
-    if (!bytes)
-      throw api_error(400, "invalid_field", "field `payload_base64` is not valid base64");
-    payload = std::move(*bytes);
-  } else if (req.contains("payload")) {
-    // A string travels as its text; any other JSON value as its compact JSON.
-    const auto& p = req["payload"];
-    payload = p.is_string() ? p.get<std::string>() : p.dump();
-  }
-  // Room for the envelope and headers; the whole message is checked once built (submit). A
-  // small SMITH_MAX_MSG_BYTES (1,024 is allowed) leaves half for the payload, never less than 0.
-  auto max = static_cast<std::size_t>(topo_.max_msg_bytes);
-  auto limit = max - std::min<std::size_t>(4096, max / 2);
-  if (payload.size() > limit)
-    throw api_error(413, "payload_too_large",
-                    "the payload has " + std::to_string(payload.size()) + " bytes; at most "
-                      + std::to_string(limit)
-                      + " fit in a task. Hint: store large inputs elsewhere and pass a reference,"
-                        " or raise SMITH_MAX_MSG_BYTES");
-  return payload;
-}
-
-std::map<std::string, std::string> task_service::meta_of(const json& req) {
-  std::map<std::string, std::string> meta;
-  if (!req.contains("meta"))
-    return meta;
-  if (!req["meta"].is_object())
-    throw api_error(400, "invalid_field", "field `meta` must be an object of strings");
-  // The limits a worker decodes a task with: beyond them the task would only die there.
-  const tp::wire::decode_limits limits;
-  if (req["meta"].size() > limits.max_meta_entries)
-    throw api_error(400, "invalid_field",
-                    "field `meta` has " + std::to_string(req["meta"].size()) + " entries; at most "
-                      + std::to_string(limits.max_meta_entries));
-  for (const auto& [k, v] : req["meta"].items()) {
-    if (!v.is_string())
-      throw api_error(400, "invalid_field", "meta `" + k + "` must be a string");
-    auto value = v.get<std::string>();
-    if (k.size() > limits.max_string_bytes || value.size() > limits.max_string_bytes)
-      throw api_error(400, "invalid_field",
-                      "a key or value of `meta` is over " + std::to_string(limits.max_string_bytes)
-                        + " bytes");
-    meta.emplace(k, std::move(value));
-  }
-  return meta;
-}
-
-namespace {
-
-// An Idempotency-Key: 1 to 255 printable ASCII characters (RFC 9110 field-value text, without
-// the controls a header could smuggle).
-void check_idempotency_key(const std::string& key) {
-  constexpr std::size_t max_key = 255;
-  if (key.size() > max_key)
-    throw api_error(400, "invalid_field",
-                    "header Idempotency-Key has " + std::to_string(key.size()) + " bytes; at most "
-                      + std::to_string(max_key));
-  if (!std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; }))
-    throw api_error(400, "invalid_field",
-                    "header Idempotency-Key must be printable ASCII (space to `~`)");
-}
-
-} // namespace
 
 json task_service::submit(const json& req, const std::string& idempotency_key) {
-  if (!req.is_object())
-    throw api_error(400, "invalid_json", "the request body must be a JSON object");
-  auto role = field_string(req, "role");
-  check_token(role, "role");
-  check_role(role);
-  tp::wire::task t;
-  t.type = field_string(req, "type");
-  check_token(t.type, "type");
-  if (req.contains("id") && !req["id"].is_null()) {
-    t.id = field_string(req, "id"); // the id names the task: a key beside it changes nothing
-  } else if (!idempotency_key.empty()) {
-    check_idempotency_key(idempotency_key);
-    t.id = id_for_idempotency_key(idempotency_key);
-  } else {
-    t.id = new_task_id();
-  }
-  check_token(t.id, "id");
-  t.payload = payload_of(req);
-  t.created_ms = tp::unix_ms();
-  t.deadline_ms = field_int(req, "deadline_ms");
-  auto delay = field_int(req, "delay_ms");
-  if (delay && *delay < 0)
-    throw api_error(400, "invalid_field", "field `delay_ms` must not be negative");
-  // The due time is written as an RFC 3339 time: it must come before the year 10000.
-  constexpr std::int64_t last_due_ms = 253'402'300'799'999; // 9999-12-31T23:59:59.999Z
-  if (delay && *delay > last_due_ms - t.created_ms)
-    throw api_error(400, "invalid_field",
-                    "field `delay_ms` is too large: the task would be due after the year 9999");
-  if (t.deadline_ms && *t.deadline_ms <= t.created_ms)
-    throw api_error(400, "invalid_field",
-                    "field `deadline_ms` is unix time in ms and must be in the future");
-  t.meta = meta_of(req);
+  auto checked = parse_submit_request(req, idempotency_key, topo_, tp::unix_ms());
+  const auto& t = checked.task;
   tp::task_headers extra;
-  if (delay && *delay > 0) {
-    if (!tp::has_schedules(topo_))
-      throw api_error(409, "delay_unavailable",
-                      "delayed tasks are held by the server as message schedules, which "
-                      "nats-server refuses on a tasks stream that refuses new tasks when full: "
-                      "SMITH_MAX_TASKS is set to "
-                        + std::to_string(topo_.max_tasks)
-                        + ". Hint: unset SMITH_MAX_TASKS to submit delayed tasks");
-    extra.not_before_ms = t.created_ms + *delay;
-  }
-  auto msg = tp::task_message(names_, role, t, extra);
+  extra.not_before_ms = checked.not_before_ms;
+  auto msg = tp::task_message(names_, checked.role, t, extra);
   if (!msg)
     throw api_error(400, "invalid_field", msg.error().message());
   // What the server counts against it: the body and the header block ("NATS/1.0\r\n", a

@@ -40,6 +40,8 @@ public:
   std::size_t size() const;
 
 private:
+  friend struct task_tracker_feed; // tests/fuzz: events and results without a NATS connection
+
   task_tracker() = default;
   void on_event(std::string_view data);
   void on_result(std::string_view subject_id);
