@@ -48,15 +48,4 @@ task_service::task_service(std::shared_ptr<tp::connection> conn, tp::topology_co
     });
 }
 
-void task_service::check_role(const std::string& role) const {
-  if (std::find(topo_.roles.begin(), topo_.roles.end(), role) != topo_.roles.end())
-    return;
-  std::string known;
-  for (const auto& r : topo_.roles)
-    known += (known.empty() ? "" : ", ") + r;
-  throw api_error(400, "unknown_role",
-                  "role \"" + role + "\" is not served here; known roles: " + known
-                    + ". Hint: SMITH_ROLES lists them");
-}
-
 } // namespace smith::services::orchestrator

@@ -83,8 +83,6 @@ private:
     std::optional<std::int64_t> due_ms;
   };
 
-  std::string payload_of(const nlohmann::json& req) const;
-  static std::map<std::string, std::string> meta_of(const nlohmann::json& req);
   std::optional<nlohmann::json> find_recurring(const std::string& name);
 
   std::optional<queued> find_queued(const std::string& id);
@@ -94,7 +92,6 @@ private:
   /// stored for that delivery stays, a later one is a duplicate (the answer says so).
   transport::publish_ack store_result(const std::string& role, const transport::wire::result& r,
                                       std::uint64_t task_seq);
-  void check_role(const std::string& role) const;
   /// Publishes what a request asked for, never into nats.c's reconnect buffer: 503 when NATS
   /// is down (nothing sent); 504 `outcome_unknown` naming `id` when it was sent and no ack
   /// came back (`again` says how to find out). Other errors are the caller's to answer.
