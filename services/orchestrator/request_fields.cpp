@@ -51,10 +51,13 @@ void check_token(const std::string& value, const char* what) {
   if (!tp::wire::is_subject_token(value) || value.size() > 1024
       || value.find_first_of("\"\\/") != std::string::npos)
     throw api_error(400, "invalid_field",
-                    std::string{what} + " "
-                      + json(value).dump(-1, ' ', false, json::error_handler_t::replace)
+                    std::string{what} + " " + json_text(value)
                       + " must be 1 to 1024 bytes without '.', '*', '>', '\"', '\\', '/', "
                         "whitespace or controls");
+}
+
+std::string json_text(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 void put_bytes(json& out, const char* key, const std::string& bytes) {

@@ -43,6 +43,10 @@ std::optional<std::int64_t> field_int(const nlohmann::json& req, const char* key
 /// One subject token (a role, a type, an id): 1 to 1024 bytes without '.', '*', '>', space.
 void check_token(const std::string& value, const char* what);
 
+/// Compact JSON, with bytes that are not UTF-8 written as U+FFFD (dump() would throw on them):
+/// a path is decoded before it is routed, so a segment such as %FF reaches ids and details.
+std::string json_text(const nlohmann::json& value);
+
 /// Output bytes as JSON: a string when they are text, else base64 under `<key>_base64`.
 void put_bytes(nlohmann::json& out, const char* key, const std::string& bytes);
 

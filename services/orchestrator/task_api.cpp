@@ -2,6 +2,7 @@
 
 #include "services/orchestrator/api_error.hpp"
 #include "services/orchestrator/log.hpp"
+#include "services/orchestrator/request_fields.hpp"
 #include "services/orchestrator/task_ids.hpp"
 
 #include <charconv>
@@ -24,12 +25,6 @@ struct caller {
 // without putting a usable secret there.
 std::string token_identity(const std::string& token) {
   return "token:" + sha256_hex(token, 4);
-}
-
-// A path is decoded before it is routed: a segment such as %FF puts bytes that are not UTF-8
-// into ids and details. They are written as U+FFFD; dump() would throw on them.
-std::string json_text(const json& body) {
-  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 common::http_reply error_reply(int status, const std::string& code, const std::string& detail,
