@@ -2,24 +2,9 @@
 // Proves that a body decodes to a result or to an error, never to a crash, leak or UB; and that a
 // value that decodes re-encodes to a body that decodes to an equal value, and encodes to the same
 // bytes again.
-#include "tests/fuzz/check.hpp"
-#include "transport/wire/envelope.hpp"
-
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-
-namespace wire = smith::transport::wire;
+#include "tests/fuzz/wire_round_trip.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view body{reinterpret_cast<const char*>(data), size};
-  auto value = wire::decode_result(body);
-  if (!value)
-    return 0;
-  auto encoded = wire::encode(*value);
-  auto again = wire::decode_result(encoded);
-  FUZZ_CHECK(again.has_value());
-  FUZZ_CHECK(*again == *value);
-  FUZZ_CHECK(wire::encode(*again) == encoded);
-  return 0;
+  return fuzz::wire_round_trip(
+    data, size, [](std::string_view body) { return smith::transport::wire::decode_result(body); });
 }
