@@ -190,9 +190,11 @@ expected<connection_config> parse_connection_config(const env_lookup& env) {
   r.str("SMITH_NATS_PASSWORD", cfg.password);
   r.str("SMITH_NATS_TOKEN", cfg.token);
   r.str("SMITH_NATS_CREDS", cfg.credentials_file);
+  r.str("SMITH_NATS_CREDS_DATA", cfg.credentials_data);
   r.str("SMITH_NATS_TLS_CA", cfg.tls_ca);
   r.str("SMITH_NATS_TLS_CERT", cfg.tls_cert);
   r.str("SMITH_NATS_TLS_KEY", cfg.tls_key);
+  r.str("SMITH_NATS_TLS_KEY_DATA", cfg.tls_key_data);
   r.duration("SMITH_NATS_CONNECT_TIMEOUT", cfg.connect_timeout);
   r.duration("SMITH_NATS_RECONNECT_WAIT", cfg.reconnect_wait);
   r.duration("SMITH_NATS_RECONNECT_WAIT_MAX", cfg.reconnect_wait_max);
@@ -239,9 +241,16 @@ expected<void> validate(const connection_config& cfg) {
                  "SMITH_NATS_TOKEN and SMITH_NATS_USER are both set: use one way to log in"};
   if (!cfg.password.empty() && cfg.user.empty())
     return error{errc::invalid_argument, "SMITH_NATS_PASSWORD is set without SMITH_NATS_USER"};
-  if (cfg.tls_cert.empty() != cfg.tls_key.empty())
+  if (!cfg.credentials_file.empty() && !cfg.credentials_data.empty())
     return error{errc::invalid_argument,
-                 "SMITH_NATS_TLS_CERT and SMITH_NATS_TLS_KEY go together: set both or neither"};
+                 "SMITH_NATS_CREDS and SMITH_NATS_CREDS_DATA are both set: use one of them"};
+  if (!cfg.tls_key.empty() && !cfg.tls_key_data.empty())
+    return error{errc::invalid_argument,
+                 "SMITH_NATS_TLS_KEY and SMITH_NATS_TLS_KEY_DATA are both set: use one of them"};
+  if (cfg.tls_cert.empty() != (cfg.tls_key.empty() && cfg.tls_key_data.empty()))
+    return error{errc::invalid_argument,
+                 "SMITH_NATS_TLS_CERT and SMITH_NATS_TLS_KEY (or SMITH_NATS_TLS_KEY_DATA) go "
+                 "together: set both or neither"};
   if (cfg.reconnect_wait_max < cfg.reconnect_wait)
     return error{errc::invalid_argument,
                  "SMITH_NATS_RECONNECT_WAIT_MAX is below SMITH_NATS_RECONNECT_WAIT"};

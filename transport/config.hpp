@@ -24,9 +24,11 @@ struct connection_config {
   std::string password;                                      ///< SMITH_NATS_PASSWORD
   std::string token;                                         ///< SMITH_NATS_TOKEN
   std::string credentials_file;                              ///< SMITH_NATS_CREDS
+  std::string credentials_data;                              ///< SMITH_NATS_CREDS_DATA
   std::string tls_ca;                                        ///< SMITH_NATS_TLS_CA
   std::string tls_cert;                                      ///< SMITH_NATS_TLS_CERT
   std::string tls_key;                                       ///< SMITH_NATS_TLS_KEY
+  std::string tls_key_data;                                  ///< SMITH_NATS_TLS_KEY_DATA
   milliseconds connect_timeout{2000};                        ///< SMITH_NATS_CONNECT_TIMEOUT
   milliseconds reconnect_wait{100};      ///< SMITH_NATS_RECONNECT_WAIT: first backoff step
   milliseconds reconnect_wait_max{5000}; ///< SMITH_NATS_RECONNECT_WAIT_MAX: backoff cap

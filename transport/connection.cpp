@@ -1,5 +1,6 @@
 #include "transport/connection.hpp"
 #include "transport/log.hpp"
+#include "transport/login.hpp"
 #include "transport/nats_error.hpp"
 
 #include <condition_variable>
@@ -87,14 +88,6 @@ connection::~connection() {
   close();
 }
 
-namespace {
-
-#define SMITH_TRY(call, what)                                                                      \
-  if (natsStatus st_ = (call); st_ != NATS_OK)                                                     \
-  return from_nats(st_, what)
-
-} // namespace
-
 expected<std::shared_ptr<connection>> connection::connect(const connection_config& cfg) {
   if (auto ok = validate(cfg); !ok)
     return ok.error();
@@ -109,26 +102,8 @@ expected<std::shared_ptr<connection>> connection::connect(const connection_confi
   SMITH_TRY(natsOptions_SetServers(o, urls.data(), static_cast<int>(urls.size())),
             "set NATS servers");
   SMITH_TRY(natsOptions_SetName(o, cfg.name.c_str()), "set connection name");
-  if (!cfg.user.empty())
-    SMITH_TRY(natsOptions_SetUserInfo(o, cfg.user.c_str(), cfg.password.c_str()),
-              "set user and password");
-  if (!cfg.token.empty())
-    SMITH_TRY(natsOptions_SetToken(o, cfg.token.c_str()), "set token");
-  if (!cfg.credentials_file.empty())
-    SMITH_TRY(natsOptions_SetUserCredentialsFromFiles(o, cfg.credentials_file.c_str(), nullptr),
-              "load credentials file " + cfg.credentials_file);
-  bool tls = !cfg.tls_ca.empty() || !cfg.tls_cert.empty();
-  for (const auto& url : cfg.servers)
-    tls = tls || url.starts_with("tls://");
-  if (tls) {
-    SMITH_TRY(natsOptions_SetSecure(o, true), "enable TLS");
-    if (!cfg.tls_ca.empty())
-      SMITH_TRY(natsOptions_LoadCATrustedCertificates(o, cfg.tls_ca.c_str()),
-                "load TLS CA file " + cfg.tls_ca);
-    if (!cfg.tls_cert.empty())
-      SMITH_TRY(natsOptions_LoadCertificatesChain(o, cfg.tls_cert.c_str(), cfg.tls_key.c_str()),
-                "load TLS certificate " + cfg.tls_cert + " and key " + cfg.tls_key);
-  }
+  if (auto ok = set_login_options(o, cfg, self->secrets_); !ok)
+    return ok.error();
   SMITH_TRY(natsOptions_SetTimeout(o, cfg.connect_timeout.count()), "set connect timeout");
   SMITH_TRY(natsOptions_SetMaxReconnect(o, -1), "set reconnect forever");
   SMITH_TRY(natsOptions_SetReconnectWait(o, cfg.reconnect_wait.count()), "set reconnect wait");

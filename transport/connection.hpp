@@ -7,6 +7,7 @@
 #include "transport/config.hpp"
 #include "transport/expected.hpp"
 #include "transport/handle.hpp"
+#include "transport/login.hpp"
 #include "transport/server_info.hpp"
 
 #include <atomic>
@@ -138,6 +139,7 @@ private:
   static int64_t reconnect_delay(natsConnection* nc, int attempts, void* self);
 
   connection_config cfg_;
+  std::vector<secret_file> secrets_; // read by nats.c at each connect: outlives conn_
   options_handle opts_;
   connection_handle conn_;
   js_handle js_;

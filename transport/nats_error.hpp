@@ -13,3 +13,8 @@ namespace smith::transport {
 error from_nats(int status, std::string_view what, int js_code = 0);
 
 } // namespace smith::transport
+
+/// In a function returning expected<...>: returns the error of a nats.c call that failed.
+#define SMITH_TRY(call, what)                                                                      \
+  if (natsStatus st_ = (call); st_ != NATS_OK)                                                     \
+  return ::smith::transport::from_nats(st_, what)

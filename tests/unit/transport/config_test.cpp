@@ -126,6 +126,19 @@ TEST_CASE("every connection variable is read") {
   CHECK(cfg->request_timeout == 8s);
 }
 
+TEST_CASE("credentials and a TLS key can be given as text, for the memory file") {
+  auto cfg = tp::parse_connection_config(env_of({
+    {"SMITH_NATS_CREDS_DATA", "-----BEGIN NATS USER JWT-----\nx\n"},
+    {"SMITH_NATS_TLS_CERT", "/etc/cert.pem"},
+    {"SMITH_NATS_TLS_KEY_DATA", "-----BEGIN PRIVATE KEY-----\ny\n"},
+  }));
+  REQUIRE_MESSAGE(cfg.has_value(), cfg.error().message());
+  CHECK(cfg->credentials_file.empty());
+  CHECK(cfg->credentials_data == "-----BEGIN NATS USER JWT-----\nx\n");
+  CHECK(cfg->tls_key.empty());
+  CHECK(cfg->tls_key_data == "-----BEGIN PRIVATE KEY-----\ny\n");
+}
+
 TEST_CASE("bad topology values are refused, naming the variable and the value") {
   CHECK(topology_error({{"SMITH_REPLICAS", "three"}}).find("SMITH_REPLICAS=\"three\"") == 0);
   CHECK(topology_error({{"SMITH_REPLICAS", "7"}}).find("1 to 5") != std::string::npos);
@@ -154,6 +167,16 @@ TEST_CASE("bad connection values are refused, naming the variable") {
         != std::string::npos);
   CHECK(connection_error({{"SMITH_NATS_TLS_CERT", "/c.pem"}}).find("SMITH_NATS_TLS_KEY")
         != std::string::npos);
+  CHECK(connection_error({{"SMITH_NATS_TLS_KEY_DATA", "-----BEGIN"}}).find("SMITH_NATS_TLS_CERT")
+        != std::string::npos);
+  CHECK(connection_error({{"SMITH_NATS_TLS_CERT", "/c.pem"},
+                          {"SMITH_NATS_TLS_KEY", "/k.pem"},
+                          {"SMITH_NATS_TLS_KEY_DATA", "-----BEGIN"}})
+          .find("SMITH_NATS_TLS_KEY and SMITH_NATS_TLS_KEY_DATA are both set")
+        == 0);
+  CHECK(connection_error({{"SMITH_NATS_CREDS", "/smith.creds"}, {"SMITH_NATS_CREDS_DATA", "x"}})
+          .find("SMITH_NATS_CREDS and SMITH_NATS_CREDS_DATA are both set")
+        == 0);
   CHECK(connection_error(
           {{"SMITH_NATS_RECONNECT_WAIT", "10s"}, {"SMITH_NATS_RECONNECT_WAIT_MAX", "1s"}})
           .find("SMITH_NATS_RECONNECT_WAIT_MAX")
