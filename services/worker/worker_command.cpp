@@ -87,6 +87,27 @@ std::optional<std::size_t> positive_integer(std::string_view text) {
   return n;
 }
 
+// Why a secret given as a file cannot be used beside `exec_allow`, or nothing.
+std::optional<std::string> secret_file_refused(const tp::connection_config& cc,
+                                               const std::map<std::string, std::string>& allow) {
+  if (allow.empty())
+    return std::nullopt;
+  for (const auto& [var, path] :
+       {std::pair<std::string, const std::string&>{"SMITH_NATS_CREDS", cc.credentials_file},
+        {"SMITH_NATS_TLS_KEY", cc.tls_key}}) {
+    if (path.empty())
+      continue;
+    std::string why = var;
+    why += "=" + path + ": the worker's exec programs (";
+    for (auto it = allow.begin(); it != allow.end(); ++it)
+      why += (it == allow.begin() ? "" : ", ") + it->first;
+    why += ") could read this file, as they run with the worker's uid; give its content in ";
+    why += var + "_DATA instead";
+    return why;
+  }
+  return std::nullopt;
+}
+
 int run_worker(const worker_options& o, actors::handler_registry registry) {
   // main() blocked these in every thread; only sigwait below sees them.
   auto sigs = common::stop_signal_set();
@@ -126,6 +147,14 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   // when a write should not wait (an idle worker's result, a pull request).
   cc->coalesce_writes = true;
 
+  auto exec_allow = actors::handlers::exec_allow_list(o.role, std::getenv("SMITH_EXEC_ALLOW"));
+  // A file the worker can read, the programs it runs (same uid) can read too: with any exec
+  // program allowed, secrets come as text (kept in a memory file) or not at all.
+  if (auto refused = secret_file_refused(*cc, exec_allow)) {
+    SMITH_LOG(log(), error, "bad configuration", {"error_type", "config"}, {"error", *refused});
+    return 2;
+  }
+
   auto conn = tp::connection::connect(*cc);
   if (!conn) {
     SMITH_LOG(log(), error, "cannot connect", {"error_type", tp::to_string(conn.error().code())},
@@ -139,8 +168,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
 
   process_state ps;
   auto stats = std::make_shared<actors::metrics>(o.role, *max_types);
-  actors::handlers::add_builtin_handlers(
-    registry, o.role, actors::handlers::exec_allow_list(o.role, std::getenv("SMITH_EXEC_ALLOW")));
+  actors::handlers::add_builtin_handlers(registry, o.role, exec_allow);
 
   caf::actor_system_config sys_cfg;
   // One scheduler thread, blocking on a condition variable when idle (work sharing). It runs
@@ -175,7 +203,8 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
                                {"percent", pct},
                                {"message", msg},
                                {"ts_ms", tp::unix_ms()}}
-                  .dump();
+                  // A handler's message may hold any bytes: non-UTF-8 ones go out as U+FFFD.
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     (void)tp::publish_core(*event_conn, names.event(id), body);
   };
   // `smith queues` and the orchestrator count the workers of each role by asking them.
