@@ -103,8 +103,6 @@ class NatsSpec:
     external_port: int = 4222  # egress opened towards the external service
     external_replicas: int = 3  # SMITH_REPLICAS on the external service (1 on a single server)
     creds_secret_name: str = "mistersmith/nats-creds"  # Secrets Manager, plain text .creds file
-    # Tiny image that writes the creds secret to a task-local file (the smith image has no shell).
-    init_image: str = "public.ecr.aws/docker/library/busybox:1.36"
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
 """What a smith service needs to reach NATS, whichever way NATS is provided.
 
 Both modes (nats_cluster.NatsCluster, nats_external.ExternalNats) hand the role services one of
-these: the SMITH_* environment, the Secrets Manager secrets to inject, an optional credentials
-file to materialize, and how to open the network path.
+these: the SMITH_* environment, the Secrets Manager secrets to inject (a credentials file's text
+among them), and how to open the network path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
-from aws_cdk import aws_ec2 as ec2, aws_ecs as ecs, aws_secretsmanager as sm
+from aws_cdk import aws_ec2 as ec2, aws_ecs as ecs
 
 
 @dataclass
@@ -18,10 +18,6 @@ class NatsClient:
     url: str
     replicas: int  # SMITH_REPLICAS: 3 on a three-node cluster, else what the config says
     secrets: dict[str, ecs.Secret] = field(default_factory=dict)
-    # A .creds file (JWT + nkey seed) kept as a plain-text secret; written to a task-local file
-    # because SMITH_NATS_CREDS takes a path.
-    creds_secret: Optional[sm.ISecret] = None
-    init_image: str = ""
     # Opens egress from a client security group to NATS (and ingress on NATS when it is ours).
     allow_client: Callable[[ec2.ISecurityGroup], None] = lambda sg: None
 

@@ -6,7 +6,7 @@ docs/deploy-ecs.md); the stack only references it by name, so no credential is i
 
 from __future__ import annotations
 
-from aws_cdk import aws_ec2 as ec2, aws_secretsmanager as sm
+from aws_cdk import aws_ec2 as ec2, aws_ecs as ecs, aws_secretsmanager as sm
 from constructs import Construct
 
 from .config import NatsSpec
@@ -28,7 +28,8 @@ class ExternalNats(Construct):
         self.client = NatsClient(
             url=spec.external_url,
             replicas=spec.external_replicas,  # managed services run clustered JetStream: R3
-            creds_secret=creds,
-            init_image=spec.init_image,
+            # The file's text as an environment variable: smith keeps it in memory, so no file
+            # exists that an exec'd program (same uid) could read.
+            secrets={"SMITH_NATS_CREDS_DATA": ecs.Secret.from_secrets_manager(creds)},
             allow_client=allow_client,
         )

@@ -18,9 +18,6 @@ from .log_groups import service_log_group
 from .nats_client import NatsClient
 
 HTTP_PORT = 8080
-CREDS_DIR = "/run/smith-secrets"
-CREDS_FILE = f"{CREDS_DIR}/nats.creds"
-SMITH_UID = "10001"  # the image's USER: the creds file must be readable by it
 
 
 def capacity_strategies(role: RoleSpec) -> list[ecs.CapacityProviderStrategy]:
@@ -81,8 +78,6 @@ class RoleService(Construct):
         secrets = dict(nats.secrets)
         if api_token is not None:
             secrets["SMITH_API_TOKEN"] = ecs.Secret.from_secrets_manager(api_token)
-        if nats.creds_secret is not None:
-            environment["SMITH_NATS_CREDS"] = CREDS_FILE
 
         self.container = self.task_definition.add_container(
             "smith",
@@ -103,8 +98,6 @@ class RoleService(Construct):
             stop_timeout=Duration.seconds(cfg.stop_timeout_seconds),
             logging=logging,
         )
-        if nats.creds_secret is not None:
-            self._add_creds_init(nats, logging)
 
         rolling = cfg.deployment == "rolling" or not role.behind_alb
         self.service = ecs.FargateService(
@@ -131,27 +124,3 @@ class RoleService(Construct):
         )
         self.task_count = self.service.auto_scale_task_count(
             min_capacity=role.min_tasks, max_capacity=role.max_tasks)
-
-    def _add_creds_init(self, nats: NatsClient, logging: ecs.LogDriver) -> None:
-        """SMITH_NATS_CREDS is a path and ECS injects secrets only as environment variables:
-        a short-lived init container writes the secret to a task-local volume, readable by the
-        smith user only, and smith starts once it has succeeded."""
-        self.task_definition.add_volume(name="smith-secrets")
-        init = self.task_definition.add_container(
-            "creds-init",
-            container_name="creds-init",
-            image=ecs.ContainerImage.from_registry(nats.init_image),
-            essential=False,
-            entry_point=["/bin/sh", "-c"],
-            command=[f'umask 077 && printf "%s" "$NATS_CREDS" > {CREDS_FILE} && '
-                     f"chown {SMITH_UID}:{SMITH_UID} {CREDS_FILE}"],
-            secrets={"NATS_CREDS": ecs.Secret.from_secrets_manager(nats.creds_secret)},
-            stop_timeout=Duration.seconds(10),
-            logging=logging,
-        )
-        init.add_mount_points(ecs.MountPoint(source_volume="smith-secrets",
-                                             container_path=CREDS_DIR, read_only=False))
-        self.container.add_mount_points(ecs.MountPoint(source_volume="smith-secrets",
-                                                       container_path=CREDS_DIR, read_only=True))
-        self.container.add_container_dependencies(ecs.ContainerDependency(
-            container=init, condition=ecs.ContainerDependencyCondition.SUCCESS))

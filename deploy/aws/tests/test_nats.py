@@ -123,22 +123,23 @@ def test_external_mode_has_no_nats_services(options_json):
     assert not resources(options_json, "AWS::ServiceDiscovery::Service")
 
 
-def test_external_mode_uses_url_and_creds_file(options_json):
+def test_external_mode_passes_the_creds_text_as_a_secret_never_a_file(options_json):
+    # A file would be readable by the exec roles' programs (same uid); the text in the
+    # environment is not (smith keeps it in memory and is not dumpable).
     for role in ("orchestrator", "compile", "gateway"):
         _, s = services_by_name(options_json)[role]
         defs = {c["Name"]: c for c in props(task_definition_of(options_json, s))[
             "ContainerDefinitions"]}
+        assert list(defs) == ["smith"]
         smith = defs["smith"]
         env = env_of(smith)
         assert env["SMITH_NATS_URL"] == "tls://connect.example.net:4222"
-        assert env["SMITH_NATS_CREDS"] == "/run/smith-secrets/nats.creds"
+        assert "SMITH_NATS_CREDS" not in env
         assert "SMITH_NATS_PASSWORD" not in secrets_of(smith)
-        init = defs["creds-init"]
-        assert init["Essential"] is False
-        assert secrets_of(init) == ["NATS_CREDS"]
-        assert ":secret:mistersmith/nats-creds" in json.dumps(init["Secrets"][0]["ValueFrom"])
-        assert smith["DependsOn"] == [{"ContainerName": "creds-init", "Condition": "SUCCESS"}]
-        assert smith["MountPoints"][0]["ReadOnly"] is True
+        [creds] = [x for x in smith["Secrets"] if x["Name"] == "SMITH_NATS_CREDS_DATA"]
+        assert ":secret:mistersmith/nats-creds" in json.dumps(creds["ValueFrom"])
+        assert not smith.get("MountPoints")
+        assert not props(task_definition_of(options_json, s)).get("Volumes")
 
 
 def test_external_mode_egress_to_the_nats_port(options_json):
