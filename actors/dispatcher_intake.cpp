@@ -96,7 +96,8 @@ void take_firing(const dispatcher_config& cfg, const message_ptr& m,
       {"id", fired->id},
       {"fired_ms", stored_ns / 1'000'000},
       {"next", std::string{m->header(transport::wire::headers::schedule_next).value_or("")}}};
-    record.body = body.dump();
+    // The schedule's header came from its publisher: non-UTF-8 bytes go out as U+FFFD.
+    record.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     record.msg_id = fired->id;
     if (auto ok = transport::publish(*cfg.conn, record, std::chrono::seconds{2}); !ok)
       SMITH_LOG(log(), warn, "could not record a schedule's firing", {"task_id", fired->id},

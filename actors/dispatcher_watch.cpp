@@ -145,7 +145,7 @@ void on_announce(dispatcher_actor* self) {
                                {"role", st.cfg.role},
                                {"type", e.task->type},
                                {"ts_ms", e.started_ms}}
-                  .dump();
+                  .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     st.port->announce(st.cfg.names.event(e.task->id), body);
   }
   st.announce_armed = more;
