@@ -64,6 +64,8 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
       r.idempotency_key = req.get_header_value("Idempotency-Key");
       auto reply = ep.api(r);
       res.status = reply.status;
+      if (!reply.allow.empty())
+        res.set_header("Allow", reply.allow);
       res.set_content(reply.body, "application/json");
     };
     auto serve = [answer](const httplib::Request& req, httplib::Response& res) {

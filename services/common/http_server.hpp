@@ -22,7 +22,8 @@ struct http_request {
 
 struct http_reply {
   int status = 200;
-  std::string body; ///< JSON
+  std::string body;  ///< JSON
+  std::string allow; ///< the Allow header, with 405 (RFC 9110 §15.5.6: it must be sent)
 };
 
 struct http_endpoints {

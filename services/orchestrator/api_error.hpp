@@ -30,10 +30,21 @@ public:
     return task_id_;
   }
 
+  /// The methods the path serves ("GET, HEAD, DELETE"): the Allow header of a 405.
+  const std::string& allow() const noexcept {
+    return allow_;
+  }
+
+  api_error& allowing(std::string methods) {
+    allow_ = std::move(methods);
+    return *this;
+  }
+
 private:
   int status_;
   std::string code_;
   std::string task_id_;
+  std::string allow_;
 };
 
 } // namespace smith::services::orchestrator

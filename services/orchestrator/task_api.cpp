@@ -98,12 +98,20 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     }
     return true;
   };
-  auto only = [&](const char* method) {
-    if (req.method != method)
-      throw api_error(405, "method_not_allowed", req.method + " is not served on " + p);
+  // The methods a path serves (HEAD with GET, as GET without the body), or 405 with them.
+  auto only = [&](std::initializer_list<std::string_view> methods) {
+    std::string allow;
+    bool served = false;
+    for (auto m : methods) {
+      served = served || req.method == m;
+      allow += (allow.empty() ? "" : ", ") + std::string{m} + (m == "GET" ? ", HEAD" : "");
+    }
+    if (!served)
+      throw api_error(405, "method_not_allowed", req.method + " is not served on " + p)
+        .allowing(allow);
   };
   if (is({"tasks"})) {
-    only("POST");
+    only({"POST"});
     auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded())
       throw api_error(400, "invalid_json", "the request body is not valid JSON");
@@ -111,7 +119,7 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     return svc.submit(body, req.idempotency_key);
   }
   if (is({"tasks", nullptr, "cancel"})) {
-    only("POST");
+    only({"POST"});
     status = 202;
     auto r = svc.cancel(s[1]);
     SMITH_LOG(c.audit_log, info, "audit", {"action", "cancel"}, {"who", c.who}, {"task_id", s[1]},
@@ -119,13 +127,13 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     return r;
   }
   if (is({"tasks", nullptr})) {
-    only("GET");
+    only({"GET"});
     return svc.status(s[1]);
   }
   if (is({"schedules"})) {
+    only({"GET", "POST"});
     if (req.method == "GET")
       return svc.schedule_list();
-    only("POST");
     auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded())
       throw api_error(400, "invalid_json", "the request body is not valid JSON");
@@ -137,27 +145,27 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     return r;
   }
   if (is({"schedules", nullptr})) {
+    only({"GET", "DELETE"});
     if (req.method == "GET")
       return svc.schedule_show(s[1]);
-    only("DELETE");
     auto r = svc.schedule_delete(s[1]);
     SMITH_LOG(c.audit_log, info, "audit", {"action", "schedule_delete"}, {"who", c.who},
               {"schedule", s[1]});
     return r;
   }
   if (is({"queues"})) {
-    only("GET");
+    only({"GET"});
     return svc.queues();
   }
   if (is({"dlq"})) {
-    only("GET");
+    only({"GET"});
     std::uint64_t from = 1;
     if (auto it = req.query.find("from"); it != req.query.end())
       from = parse_seq(it->second);
     return svc.dlq_list(query_limit(req), from);
   }
   if (is({"dlq", nullptr, "requeue"})) {
-    only("POST");
+    only({"POST"});
     status = 202;
     auto seq = parse_seq(s[1]);
     auto r = svc.dlq_requeue(seq);
@@ -167,7 +175,7 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     return r;
   }
   if (is({"dlq", nullptr})) {
-    only("DELETE");
+    only({"DELETE"});
     auto seq = parse_seq(s[1]);
     auto r = svc.dlq_delete(seq);
     SMITH_LOG(c.audit_log, info, "audit", {"action", "dlq_delete"}, {"who", c.who},
@@ -186,7 +194,9 @@ common::http_reply answer(task_service& service, const common::http_request& req
     if (e.status() >= 500)
       SMITH_LOG(log(), error, "api request failed", {"error_type", e.code()}, {"path", req.path},
                 {"error", e.what()});
-    return error_reply(e.status(), e.code(), e.what(), e.task_id());
+    auto reply = error_reply(e.status(), e.code(), e.what(), e.task_id());
+    reply.allow = e.allow();
+    return reply;
   } catch (const std::exception& e) {
     SMITH_LOG(log(), error, "api request failed", {"error_type", "internal"}, {"path", req.path},
               {"error", e.what()});

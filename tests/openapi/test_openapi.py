@@ -39,7 +39,7 @@ API_MD = ROOT / "docs/API.md"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 # What schemathesis checks every response with. Left out: unsupported_method (TRACE, which the
-# HTTP library does not parse, is 400 `bad_request`; a 405 carries no Allow header), and the
+# HTTP library does not parse, is 400 `bad_request`), and the
 # data-acceptance checks (roles are configuration, not schema: a generated role is refused with
 # 400 `unknown_role`, as documented; and the server ignores an Idempotency-Key beside an `id`).
 CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
@@ -282,12 +282,19 @@ def test_statuses_generated_requests_miss(stack):
     check_against_spec(spec, "GET", "/v1/queues", status, headers, body)
     # Every method a path does not serve is 405, with or without a body (PUT and PATCH without
     # one were 400, OPTIONS 404); HEAD is GET without the body.
-    for method, path in (("PUT", "/v1/tasks"), ("PATCH", "/v1/tasks"), ("OPTIONS", "/v1/tasks"),
-                         ("DELETE", "/v1/queues"), ("PATCH", "/v1/dlq/1"),
-                         # A path is decoded before it is routed: %2F is a '/' the route sees.
-                         ("GET", "/v1/tasks/x%2Fcancel")):
+    # The Allow header lists what the path serves (RFC 9110 §15.5.6).
+    for method, path, allow in (("PUT", "/v1/tasks", "POST"), ("PATCH", "/v1/tasks", "POST"),
+                                ("OPTIONS", "/v1/tasks", "POST"),
+                                ("DELETE", "/v1/queues", "GET, HEAD"),
+                                ("PATCH", "/v1/dlq/1", "DELETE"),
+                                ("PUT", "/v1/schedules", "GET, HEAD, POST"),
+                                ("POST", "/v1/schedules/nightly", "GET, HEAD, DELETE"),
+                                # A path is decoded before it is routed: %2F is a '/' the
+                                # route sees.
+                                ("GET", "/v1/tasks/x%2Fcancel", "POST")):
         status, headers, body = request(stack, method, path)
         assert status == 405 and headers.get_content_type() == "application/json", (method, body)
+        assert headers["Allow"] == allow, (method, path, headers["Allow"])
         doc = json.loads(body)
         jsonschema.validate(doc, {**resolve(spec, spec["components"]["responses"]["MethodNotAllowed"])
                                   ["content"]["application/json"]["schema"],

@@ -72,6 +72,11 @@ TEST_CASE("the API refuses bad requests with the right 4xx and publishes nothing
   res = o.request("DELETE", "/v1/tasks");
   REQUIRE(res);
   CHECK(res->status == 405);
+  CHECK(res->get_header_value("Allow") == "POST");
+  res = o.request("DELETE", "/v1/schedules");
+  REQUIRE(res);
+  CHECK(res->status == 405);
+  CHECK(res->get_header_value("Allow") == "GET, HEAD, POST");
   CHECK(stream_msgs(*f.s.conn, "SMITH_TASKS") == 0);
   // The probes stay open without a token.
   httplib::Client open{"127.0.0.1", o.http_port};
