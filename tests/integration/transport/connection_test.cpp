@@ -1,5 +1,4 @@
-#include "harness.hpp"
-#include "support/command.hpp"
+#include "connection_helpers.hpp"
 
 #include "transport/clock.hpp"
 #include "transport/stream_reader.hpp"
@@ -7,13 +6,10 @@
 #include "transport/wire/headers.hpp"
 
 #include <condition_variable>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -22,34 +18,6 @@
 using namespace smith::testing;
 
 namespace {
-
-tp::connection_config config_for(const nats_server& server) {
-  tp::connection_config cc;
-  cc.servers = {server.url()};
-  cc.retry_on_failed_connect = false;
-  return cc;
-}
-
-server_options with_config(std::string extra) {
-  server_options opts;
-  opts.extra_config = std::move(extra);
-  return opts;
-}
-
-struct event_log {
-  std::mutex mtx;
-  std::vector<tp::connection_event_kind> kinds;
-
-  void add(const tp::connection_event& ev) {
-    std::lock_guard guard{mtx};
-    kinds.push_back(ev.kind);
-  }
-
-  bool saw(tp::connection_event_kind kind) {
-    std::lock_guard guard{mtx};
-    return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
-  }
-};
 
 // A listener that speaks just enough of the NATS protocol for nats.c to connect (INFO first,
 // PONG to each PING) and says it is the given version: a server too old for us to start.
@@ -148,142 +116,6 @@ TEST_CASE("the connection knows the server's version, and refuses one older than
   CHECK(wait_until([&] { return (*late)->server().has_value(); }, 10s));
   CHECK((*late)->server() == tp::server_version{2, 9, 10});
   CHECK_FALSE((*late)->connected());
-}
-
-TEST_CASE("user and password log in; a wrong password is refused and not retryable") {
-  nats_server server{with_config("authorization { user: smith, password: s3cret }")};
-  auto cc = config_for(server);
-  cc.user = "smith";
-  cc.password = "s3cret";
-  auto ok = tp::connection::connect(cc);
-  REQUIRE_MESSAGE(ok.has_value(), ok.error().to_string());
-  CHECK((*ok)->connected());
-  cc.password = "wrong";
-  auto bad = tp::connection::connect(cc);
-  REQUIRE_FALSE(bad.has_value());
-  CHECK(bad.error().code() == tp::errc::not_permitted);
-  CHECK_FALSE(bad.error().retryable());
-}
-
-TEST_CASE("a token logs in") {
-  nats_server server{with_config("authorization { token: t0ken }")};
-  auto cc = config_for(server);
-  cc.token = "t0ken";
-  auto ok = tp::connection::connect(cc);
-  REQUIRE_MESSAGE(ok.has_value(), ok.error().to_string());
-  cc.token = "nope";
-  CHECK_FALSE(tp::connection::connect(cc).has_value());
-}
-
-TEST_CASE("a missing credentials file is a clear error naming the file") {
-  nats_server server;
-  auto cc = config_for(server);
-  cc.credentials_file = "/nonexistent/smith.creds";
-  auto r = tp::connection::connect(cc);
-  REQUIRE_FALSE(r.has_value());
-  CHECK(r.error().message().find("/nonexistent/smith.creds") != std::string::npos);
-}
-
-TEST_CASE("credentials given as text log in from a memory file, again at each reconnect") {
-  const char* fixtures = std::getenv("SMITH_TEST_FIXTURES");
-  REQUIRE_MESSAGE(fixtures != nullptr, "SMITH_TEST_FIXTURES is not set: run through meson test");
-  auto dir = std::filesystem::path{fixtures} / "operator";
-  auto text = [](const std::filesystem::path& p) {
-    std::ifstream in{p};
-    REQUIRE(in.good());
-    return std::string{std::istreambuf_iterator<char>{in}, {}};
-  };
-  nats_server server{with_config(text(dir / "server.conf"))};
-  auto cc = config_for(server);
-  // Operator mode: no credentials, no login.
-  auto none = tp::connection::connect(cc);
-  REQUIRE_FALSE(none.has_value());
-  CHECK(none.error().code() == tp::errc::not_permitted);
-
-  cc.credentials_data = text(dir / "user.creds");
-  cc.retry_on_failed_connect = true;
-  auto conn = must(tp::connection::connect(cc));
-  CHECK(conn->connected());
-  // The memory file: open only here, closed on exec, on no disk.
-  int found = 0;
-  for (const auto& entry : std::filesystem::directory_iterator{"/proc/self/fd"}) {
-    std::error_code ec;
-    auto target = std::filesystem::read_symlink(entry.path(), ec).string();
-    if (target.find("memfd:smith-nats-creds") == std::string::npos)
-      continue;
-    ++found;
-    auto fd = std::stoi(entry.path().filename().string());
-    CHECK((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
-    CHECK(text(entry.path()) == cc.credentials_data);
-  }
-  CHECK(found == 1);
-
-  // nats.c reads the credentials again to log in after a reconnect.
-  event_log log;
-  conn->add_listener([&](const tp::connection_event& ev) { log.add(ev); });
-  server.kill();
-  REQUIRE(wait_until([&] { return log.saw(tp::connection_event_kind::disconnected); }, 10s));
-  server.start();
-  REQUIRE(wait_until([&] { return log.saw(tp::connection_event_kind::reconnected); }, 15s));
-  CHECK(conn->connected());
-  conn->close();
-
-  // A damaged seed logs nobody in, and that is final (not worth a retry).
-  auto bad = cc;
-  bad.retry_on_failed_connect = false;
-  auto at = bad.credentials_data.find("SUA");
-  REQUIRE(at != std::string::npos);
-  auto& c = bad.credentials_data[at + 10];
-  c = c == 'A' ? 'B' : 'A';
-  auto refused = tp::connection::connect(bad);
-  REQUIRE_FALSE(refused.has_value());
-  CHECK_FALSE(refused.error().retryable());
-}
-
-TEST_CASE("a TLS client key given as text logs in with its certificate; a bad one is an error") {
-  const char* fixtures = std::getenv("SMITH_TEST_FIXTURES");
-  REQUIRE_MESSAGE(fixtures != nullptr, "SMITH_TEST_FIXTURES is not set: run through meson test");
-  auto dir = std::filesystem::path{fixtures} / "tls";
-  auto path = [&](const char* name) { return (dir / name).string(); };
-  // Mutual TLS: the server asks for a client certificate signed by the test CA.
-  nats_server server{with_config("tls { cert_file: \"" + path("server.pem") + "\", key_file: \""
-                                 + path("server-key.pem") + "\", ca_file: \"" + path("ca.pem")
-                                 + "\", verify: true }")};
-  auto cc = config_for(server);
-  cc.tls_ca = path("ca.pem");
-  // Without a client certificate the server refuses.
-  CHECK_FALSE(tp::connection::connect(cc).has_value());
-
-  std::ifstream in{dir / "client-key.pem"};
-  cc.tls_cert = path("client.pem");
-  cc.tls_key_data = std::string{std::istreambuf_iterator<char>{in}, {}};
-  auto conn = tp::connection::connect(cc);
-  REQUIRE_MESSAGE(conn.has_value(), conn.error().to_string());
-  CHECK((*conn)->connected());
-  (*conn)->close();
-
-  // A program that used TLS ends cleanly: nats.c 3.4.1 and OpenSSL 3 both freed the same list
-  // at exit (SIGSEGV or abort after the work was done), until transport::library took it away.
-  const char* smith = std::getenv("SMITH_BIN");
-  REQUIRE_MESSAGE(smith != nullptr, "SMITH_BIN is not set: run through meson test");
-  for (const auto& [var, value] :
-       {std::pair<std::string, std::string>{"SMITH_NATS_TLS_KEY", path("client-key.pem")},
-        {"SMITH_NATS_TLS_KEY_DATA", cc.tls_key_data}}) {
-    auto r = run_command({smith, "topology", "apply"},
-                         {{"SMITH_NATS_URL", server.url()},
-                          {"SMITH_NATS_TLS_CA", cc.tls_ca},
-                          {"SMITH_NATS_TLS_CERT", cc.tls_cert},
-                          {var, value}},
-                         {}, 30s);
-    CHECK_MESSAGE(r.exit_code == 0, var << ": " << r.out << r.err);
-    CHECK(r.out.find("SMITH_TASKS") != std::string::npos);
-  }
-
-  cc.tls_key_data = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n";
-  auto bad = tp::connection::connect(cc);
-  REQUIRE_FALSE(bad.has_value());
-  CHECK(bad.error().code() == tp::errc::tls);
-  CHECK(bad.error().message().find("SMITH_NATS_TLS_KEY_DATA") != std::string::npos);
 }
 
 TEST_CASE("listeners see disconnected, reconnected and closed as the server goes and comes") {
