@@ -126,16 +126,16 @@ TEST_CASE("a TLS client key given as text logs in with its certificate; a bad on
   // at exit (SIGSEGV or abort after the work was done), until transport::library took it away.
   const char* smith = std::getenv("SMITH_BIN");
   REQUIRE_MESSAGE(smith != nullptr, "SMITH_BIN is not set: run through meson test");
-  for (const auto& [var, value] :
+  for (const auto& key :
        {std::pair<std::string, std::string>{"SMITH_NATS_TLS_KEY", path("client-key.pem")},
         {"SMITH_NATS_TLS_KEY_DATA", cc.tls_key_data}}) {
     auto r = run_command({smith, "topology", "apply"},
                          {{"SMITH_NATS_URL", server.url()},
                           {"SMITH_NATS_TLS_CA", cc.tls_ca},
                           {"SMITH_NATS_TLS_CERT", cc.tls_cert},
-                          {var, value}},
+                          key},
                          {}, 30s);
-    CHECK_MESSAGE(r.exit_code == 0, var << ": " << r.out << r.err);
+    CHECK_MESSAGE(r.exit_code == 0, key.first << ": " << r.out << r.err);
     CHECK(r.out.find("SMITH_TASKS") != std::string::npos);
   }
 
