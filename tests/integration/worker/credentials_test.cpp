@@ -127,10 +127,8 @@ TEST_CASE("a program the worker runs cannot find the credentials given as text")
     "  ls -l /proc/$p/fd/ && echo listed-fd-$p; "
     "  for fd in /proc/$p/fd/*; do [ -f $fd ] && cat $fd && echo read-fd-$fd; done; "
     "done; exit 0";
-  f.pub->publish(
-    must(tp::task_message(tp::wire::subjects{f.topo.prefix}, "test",
-                          task_of("snoop", "exec", json{{"argv", {"sh", "-c", script}}}.dump()))),
-    5s);
+  auto task = task_of("snoop", "exec", json{{"argv", {"sh", "-c", script}}}.dump());
+  must(f.pub->publish(must(tp::task_message(tp::wire::subjects{f.topo.prefix}, "test", task)), 5s));
   REQUIRE_MESSAGE(wait_until([&] { return f.results->get("snoop").has_value(); }, 30s),
                   w.log_text());
   auto r = *f.results->get("snoop");
