@@ -251,6 +251,9 @@ json_schema::json_schema(json doc, std::unique_ptr<node> root)
   : doc_(std::move(doc)), root_(std::move(root)) {
 }
 
+json_schema::json_schema() : json_schema(compile(json(true))) {
+}
+
 json_schema::json_schema(json_schema&&) noexcept = default;
 json_schema& json_schema::operator=(json_schema&&) noexcept = default;
 json_schema::~json_schema() = default;

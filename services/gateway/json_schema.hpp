@@ -39,6 +39,8 @@ public:
   /// `max_depth` subschemas is refused too.
   static json_schema compile(const nlohmann::json& doc, std::size_t max_depth = 32);
 
+  /// The schema `true`: every instance is valid.
+  json_schema();
   json_schema(json_schema&&) noexcept;
   json_schema& operator=(json_schema&&) noexcept;
   ~json_schema();
