@@ -2,6 +2,8 @@
 // meta, then whether a delay can be held.
 #include "services/orchestrator/submit_request.hpp"
 
+#include "services/common/json_depth.hpp"
+
 #include "services/orchestrator/request_fields.hpp"
 #include "services/orchestrator/task_ids.hpp"
 #include "transport/topology.hpp"
@@ -30,22 +32,6 @@ void check_idempotency_key(const std::string& key) {
                     "header Idempotency-Key must be printable ASCII (space to `~`)");
 }
 
-// Walks without recursion: the check must not overflow the stack it protects.
-bool nests_deeper_than(const json& value, std::size_t limit) {
-  std::vector<std::pair<const json*, std::size_t>> todo{{&value, 1}};
-  while (!todo.empty()) {
-    auto [node, depth] = todo.back();
-    todo.pop_back();
-    if (!node->is_structured())
-      continue;
-    if (depth > limit)
-      return true;
-    for (const auto& child : *node)
-      todo.emplace_back(&child, depth + 1);
-  }
-  return false;
-}
-
 } // namespace
 
 std::string request_payload(const json& req, std::int32_t max_msg_bytes) {
@@ -60,7 +46,7 @@ std::string request_payload(const json& req, std::int32_t max_msg_bytes) {
   } else if (req.contains("payload")) {
     // A string travels as its text; any other JSON value as its compact JSON.
     const auto& p = req["payload"];
-    if (nests_deeper_than(p, max_payload_depth))
+    if (common::nests_deeper_than(p, max_payload_depth))
       throw api_error(400, "invalid_field",
                       "field `payload` nests arrays and objects more than "
                         + std::to_string(max_payload_depth)
