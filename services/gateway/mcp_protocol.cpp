@@ -2,9 +2,8 @@
 
 #include "services/common/json_depth.hpp"
 #include "services/gateway/mcp_messages.hpp"
+#include "services/orchestrator/task_ids.hpp"
 #include "transport/wire/base64.hpp"
-
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
@@ -257,15 +256,7 @@ json mcp_protocol::with_server_info(json result) const {
 
 std::string mcp_protocol::new_session() {
   // Visible ASCII, unguessable (transports § Session Management): 128 random bits in hex.
-  std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
-    throw std::runtime_error("no random bytes for a session id");
-  std::string id;
-  for (auto b : bytes) {
-    constexpr std::string_view hex = "0123456789abcdef";
-    id += hex[b >> 4];
-    id += hex[b & 15];
-  }
+  auto id = orchestrator::random_hex(16);
   std::lock_guard guard{mtx_};
   sessions_[id] = ++session_counter_;
   while (sessions_.size() > options_.max_sessions) {

@@ -65,6 +65,10 @@ public:
     return topo_;
   }
 
+  const transport::wire::subjects& names() const noexcept {
+    return names_;
+  }
+
 private:
   struct queued {
     std::uint64_t seq = 0;
