@@ -2,6 +2,7 @@
 #include "services/cli/client_commands.hpp"
 #include "services/cli/topology_command.hpp"
 #include "services/common/signals.hpp"
+#include "services/gateway/gateway_command.hpp"
 #include "services/orchestrator/orchestrator_command.hpp"
 #include "services/worker/worker_command.hpp"
 #include "transport/library.hpp"
@@ -28,9 +29,11 @@ int main(int argc, char** argv) {
   smith::services::worker::add_worker_command(app);
   smith::services::worker::add_health_command(app);
   smith::services::orchestrator::add_orchestrator_command(app);
+  smith::services::gateway::add_gateway_command(app);
   smith::services::cli::add_client_commands(app);
   app.parse_complete_callback([&app] {
-    if (app.got_subcommand("worker") || app.got_subcommand("orchestrator"))
+    if (app.got_subcommand("worker") || app.got_subcommand("orchestrator")
+        || app.got_subcommand("gateway"))
       return;
     auto sigs = smith::services::common::stop_signal_set();
     pthread_sigmask(SIG_UNBLOCK, &sigs, nullptr);

@@ -4,7 +4,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 #include <thread>
@@ -32,50 +34,27 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
   srv.Get("/metrics", [ep](const httplib::Request&, httplib::Response& res) {
     res.set_content(ep.metrics(), "text/plain; version=0.0.4");
   });
-  if (ep.api) {
-    // At most api_slots requests in /v1 at once: the other threads stay free for the probes
-    // and /metrics, however slow /v1 gets (a stalled NATS makes each wait its 5 s timeout).
-    auto in_api = std::make_shared<std::atomic<int>>(0);
-    auto answer = [ep, in_api](const httplib::Request& req, httplib::Response& res,
-                               std::string body) {
-      if (in_api->fetch_add(1) >= api_slots) {
-        in_api->fetch_sub(1);
-        res.status = 503;
-        res.set_header("Retry-After", "1");
-        res.set_content(R"({"error":"busy","detail":")" + std::to_string(api_slots)
-                          + R"( requests are being served; retry in a second"})",
-                        "application/json");
-        return;
-      }
-      struct leave {
-        std::atomic<int>& n;
-        ~leave() {
-          n.fetch_sub(1);
-        }
-      } left{*in_api};
-      // HEAD is GET without the body (the library leaves the body out).
-      http_request r{req.method == "HEAD" ? "GET" : req.method,
-                     req.path,
-                     std::move(body),
-                     req.get_header_value("Authorization"),
-                     {}};
-      for (const auto& [k, v] : req.params)
-        r.query[k] = v;
-      r.idempotency_key = req.get_header_value("Idempotency-Key");
-      auto reply = ep.api(r);
-      res.status = reply.status;
-      if (!reply.allow.empty())
-        res.set_header("Allow", reply.allow);
-      res.set_content(reply.body, "application/json");
-    };
-    auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
-      answer(req, res, req.body);
-    };
-    // A method with a body reads it itself: `curl -X POST .../cancel` sends no Content-Length,
-    // and the library refuses such a request with 400 when it reads the body up front.
-    auto serve_body = [answer, limit = ep.max_body_bytes](const httplib::Request& req,
-                                                          httplib::Response& res,
-                                                          const httplib::ContentReader& read) {
+  // At most api_slots requests in /v1 (and the stream route) at once: the other threads stay
+  // free for the probes and /metrics, however slow the API gets (a stalled NATS makes each
+  // wait its 5 s timeout; a tool call waits for its task).
+  auto in_api = std::make_shared<std::atomic<int>>(0);
+  auto take_slot = [in_api](httplib::Response& res) -> std::shared_ptr<void> {
+    if (in_api->fetch_add(1) >= api_slots) {
+      in_api->fetch_sub(1);
+      res.status = 503;
+      res.set_header("Retry-After", "1");
+      res.set_content(R"({"error":"busy","detail":")" + std::to_string(api_slots)
+                        + R"( requests are being served; retry in a second"})",
+                      "application/json");
+      return nullptr;
+    }
+    return {static_cast<void*>(in_api.get()), [in_api](void*) { in_api->fetch_sub(1); }};
+  };
+  // A method with a body reads it itself: `curl -X POST .../cancel` sends no Content-Length,
+  // and the library refuses such a request with 400 when it reads the body up front.
+  auto with_body = [limit = ep.max_body_bytes](auto answer) {
+    return [answer, limit](const httplib::Request& req, httplib::Response& res,
+                           const httplib::ContentReader& read) {
       std::string body;
       bool too_large =
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
@@ -95,6 +74,32 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
       }
       answer(req, res, std::move(body));
     };
+  };
+  if (ep.api) {
+    auto answer = [ep, take_slot](const httplib::Request& req, httplib::Response& res,
+                                  std::string body) {
+      auto slot = take_slot(res);
+      if (!slot)
+        return;
+      // HEAD is GET without the body (the library leaves the body out).
+      http_request r{req.method == "HEAD" ? "GET" : req.method,
+                     req.path,
+                     std::move(body),
+                     req.get_header_value("Authorization"),
+                     {}};
+      for (const auto& [k, v] : req.params)
+        r.query[k] = v;
+      r.idempotency_key = req.get_header_value("Idempotency-Key");
+      auto reply = ep.api(r);
+      res.status = reply.status;
+      if (!reply.allow.empty())
+        res.set_header("Allow", reply.allow);
+      res.set_content(reply.body, "application/json");
+    };
+    auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
+      answer(req, res, req.body);
+    };
+    auto serve_body = with_body(answer);
     // Every method the library knows reaches the API's router, which answers 405 for one a
     // path does not serve.
     const char* pattern = "/v1/.*";
@@ -105,9 +110,50 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
     srv.Patch(pattern, serve_body);
     srv.Options(pattern, serve);
   }
+  if (ep.stream) {
+    auto answer = [ep, take_slot](const httplib::Request& req, httplib::Response& res,
+                                  std::string body) {
+      auto slot = take_slot(res);
+      if (!slot)
+        return;
+      stream_request r{req.method, {}, std::move(body)};
+      for (const auto& [name, value] : req.headers) {
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        r.headers[lower] = value;
+      }
+      auto reply = ep.stream(r);
+      res.status = reply.status;
+      for (const auto& [name, value] : reply.headers)
+        res.set_header(name, value);
+      if (!reply.chunks) {
+        if (!reply.body.empty())
+          res.set_content(reply.body, reply.content_type);
+        return;
+      }
+      // The slot is held until the stream ends, on the thread that writes it.
+      res.set_chunked_content_provider(reply.content_type, [chunks = std::move(reply.chunks), slot](
+                                                             std::size_t, httplib::DataSink& sink) {
+        chunks([&sink](std::string_view piece) { return sink.write(piece.data(), piece.size()); });
+        sink.done();
+        return true;
+      });
+    };
+    auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
+      answer(req, res, req.body);
+    };
+    auto serve_body = with_body(answer);
+    srv.Get(ep.stream_path, serve);
+    srv.Post(ep.stream_path, serve_body);
+    srv.Delete(ep.stream_path, serve_body);
+    srv.Put(ep.stream_path, serve_body);
+    srv.Patch(ep.stream_path, serve_body);
+    srv.Options(ep.stream_path, serve);
+  }
   srv.set_payload_max_length(ep.max_body_bytes);
   // Without /v1 (a worker) the probes and /metrics are all there is: a few threads serve them.
-  srv.new_task_queue = [n = ep.api ? server_threads : probe_threads] {
+  srv.new_task_queue = [n = ep.api || ep.stream ? server_threads : probe_threads] {
     return new httplib::ThreadPool(n);
   };
   // A connection holds its thread while it idles between requests: not for long.

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace smith::services::common {
 
@@ -26,12 +27,33 @@ struct http_reply {
   std::string allow; ///< the Allow header, with 405 (RFC 9110 §15.5.6: it must be sent)
 };
 
+/// A request to a streaming route (the gateway's /mcp), as its handler sees it.
+struct stream_request {
+  std::string method;
+  std::map<std::string, std::string> headers; ///< names lower-cased
+  std::string body;
+};
+
+/// Its answer: a body, or, when `chunks` is set, a body written piece by piece as it comes
+/// (Server-Sent Events): `chunks` runs on the serving thread and its `write` returns false once
+/// the client has gone.
+struct stream_reply {
+  int status = 200;
+  std::map<std::string, std::string> headers;
+  std::string content_type = "application/json";
+  std::string body;
+  std::function<void(const std::function<bool(std::string_view)>& write)> chunks;
+};
+
 struct http_endpoints {
   std::function<bool()> healthy;
   std::function<bool()> ready;
   std::function<std::string()> metrics;
   /// Serves every method under /v1/ when set (the orchestrator's API).
   std::function<http_reply(const http_request&)> api;
+  /// Serves every method on `stream_path` when set, within the same slots as /v1.
+  std::string stream_path;
+  std::function<stream_reply(const stream_request&)> stream;
   /// Larger request bodies are refused with 413 before they are read.
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
 };

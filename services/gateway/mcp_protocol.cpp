@@ -38,6 +38,11 @@ std::optional<std::string> decoded_name(const std::string& value) {
   return transport::wire::base64_decode(value.substr(9, value.size() - 11));
 }
 
+// A 2025-11-25 call's identity: its session and its request id (a retry repeats both).
+std::string session_call_key(const std::string& session, const json& request_id) {
+  return "session " + session + " " + request_id.dump();
+}
+
 } // namespace
 
 std::optional<std::string> mcp_request::header(std::string_view lower_name) const {
@@ -80,7 +85,8 @@ mcp_response mcp_protocol::handle(const mcp_request& req) {
       r.headers["Allow"] = modern ? "POST" : "POST, DELETE";
       return r;
     }
-    if (!lists(req.header("accept"), "application/json"))
+    // No Accept header accepts anything (RFC 9110 § 12.5.1).
+    if (auto accept = req.header("accept"); accept && !lists(accept, "application/json"))
       return error_reply(406, json(), rpc::invalid_request,
                          "Not Acceptable: the client must accept application/json (and "
                          "text/event-stream for progress)");
@@ -133,7 +139,7 @@ mcp_response mcp_protocol::notification(const mcp_request& req, const json& msg,
     auto session = req.header("mcp-session-id");
     const auto params = msg.value("params", json::object());
     if (session && params.contains("requestId"))
-      cancel_call(*session + "\n" + params["requestId"].dump());
+      cancel_call(session_call_key(*session, params["requestId"]));
   }
   return mcp_response{202, {}, "", {}};
 }
@@ -189,7 +195,8 @@ mcp_response mcp_protocol::handle_modern(const mcp_request& req, const json& msg
     return result_reply(200, id, with_server_info(tools_list(true)));
   if (method == "tools/call") {
     bool stream = lists(req.header("accept"), "text/event-stream");
-    return call_tool(id, params, true, stream, req.header("idempotency-key").value_or(""));
+    auto key = req.header("idempotency-key");
+    return call_tool(id, params, true, stream, key ? "idempotency-key " + *key : std::string{});
   }
   // streamable-http § Protocol Version Header: an unknown method is 404 with -32601.
   return error_reply(404, id, rpc::method_not_found, "Method not found: " + method);
@@ -227,7 +234,7 @@ mcp_response mcp_protocol::handle_legacy(const mcp_request& req, const json& msg
     return result_reply(200, id, tools_list(false));
   if (method == "tools/call") {
     bool stream = lists(req.header("accept"), "text/event-stream");
-    return call_tool(id, params, false, stream, *session + "\n" + id.dump());
+    return call_tool(id, params, false, stream, session_call_key(*session, id));
   }
   return error_reply(200, id, rpc::method_not_found, "Method not found: " + method);
 }

@@ -108,7 +108,7 @@ private:
   std::string new_session();
   bool known_session(const std::string& id);
   void end_session(const std::string& id);
-  /// Calls in flight by "<session>\n<request id>", for notifications/cancelled (2025-11-25).
+  /// Calls in flight by their call key, for notifications/cancelled (2025-11-25).
   std::shared_ptr<std::atomic<bool>> start_call(const std::string& key);
   void end_call(const std::string& key);
   void cancel_call(const std::string& key);

@@ -1,5 +1,6 @@
 #include "services/orchestrator/orchestrator_command.hpp"
 
+#include "services/common/auth.hpp"
 #include "services/common/http_server.hpp"
 #include "services/common/logging.hpp"
 #include "services/common/service_setup.hpp"
@@ -15,14 +16,10 @@
 
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <stdexcept>
 
 namespace smith::services::orchestrator {
@@ -32,34 +29,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// SMITH_API_TOKEN, or what SMITH_API_TOKEN_FILE holds (how ECS and compose secrets arrive as
-// files) without its trailing line break. A token goes into a header: printable ASCII only.
-std::string api_token() {
-  const char* value = std::getenv("SMITH_API_TOKEN");
-  const char* file = std::getenv("SMITH_API_TOKEN_FILE");
-  bool has_value = value != nullptr && *value != '\0';
-  if (file == nullptr || *file == '\0')
-    return has_value ? value : "";
-  if (has_value)
-    throw std::invalid_argument("set SMITH_API_TOKEN or SMITH_API_TOKEN_FILE, not both");
-  constexpr std::size_t max_token = 4096;
-  std::ifstream in{file, std::ios::binary};
-  std::string token(max_token + 1, '\0'); // one more: a longer file is refused, not cut
-  if (in)
-    in.read(token.data(), static_cast<std::streamsize>(token.size()));
-  if (!in.is_open() || in.bad())
-    throw std::invalid_argument(std::string{"SMITH_API_TOKEN_FILE "} + file + " cannot be read");
-  token.resize(static_cast<std::size_t>(in.gcount()));
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r'))
-    token.pop_back();
-  if (token.empty() || token.size() > max_token
-      || !std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; }))
-    throw std::invalid_argument(std::string{"SMITH_API_TOKEN_FILE "} + file
-                                + " must hold one token: 1 to 4096 printable ASCII characters"
-                                  " without spaces");
-  return token;
-}
-
 struct orchestrator_options {
   int http_port = 8080;
   std::string http_host = "0.0.0.0";
@@ -68,36 +37,6 @@ struct orchestrator_options {
   bool apply_topology = true;
   bool insecure_no_auth = false;
 };
-
-// Whether only this machine can reach an address: 127.0.0.0/8, ::1 (or 127.x mapped into
-// IPv6), or the name localhost. Any other text, 0.0.0.0 and :: included, reaches further.
-bool loopback_only(const std::string& host) {
-  if (host == "localhost")
-    return true;
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
-    return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, host.c_str(), &v6) != 1)
-    return false;
-  if (IN6_IS_ADDR_LOOPBACK(&v6))
-    return true;
-  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-}
-
-// /v1 without a token is for this machine only; serving it further needs the operator's word.
-void check_api_exposure(const orchestrator_options& o, const std::string& token) {
-  if (!token.empty() || loopback_only(o.http_host))
-    return;
-  if (!o.insecure_no_auth)
-    throw std::invalid_argument(
-      "no API token, and --http-host " + o.http_host
-      + " is not a loopback address: anyone who reaches it could submit tasks. Set"
-        " SMITH_API_TOKEN or SMITH_API_TOKEN_FILE, serve on 127.0.0.1, or pass"
-        " --insecure-no-auth");
-  SMITH_LOG(log(), warn, "serving /v1 without a token beyond loopback (--insecure-no-auth)",
-            {"http_host", o.http_host});
-}
 
 // "30s", "1m", or a bare number of seconds (SMITH_METRICS_INTERVAL counts seconds).
 tp::milliseconds interval_of(const std::string& text) {
@@ -121,8 +60,9 @@ int run_orchestrator(const orchestrator_options& o) {
   auto interval = interval_of(o.metrics_interval);
   if (interval < 100ms)
     throw std::invalid_argument("SMITH_METRICS_INTERVAL must be at least 100ms");
-  auto token = api_token();
-  check_api_exposure(o, token);
+  auto token = common::api_token();
+  common::require_token_beyond_loopback(o.http_host, token, o.insecure_no_auth, "submit tasks",
+                                        log());
   cc->name = "smith-orchestrator";
 
   auto conn = tp::connection::connect(*cc);

@@ -1,5 +1,5 @@
 #include "services/orchestrator/task_api.hpp"
-
+#include "services/common/auth.hpp"
 #include "services/orchestrator/api_error.hpp"
 #include "services/orchestrator/log.hpp"
 #include "services/orchestrator/request_fields.hpp"
@@ -33,15 +33,6 @@ common::http_reply error_reply(int status, const std::string& code, const std::s
   if (!task_id.empty())
     body["id"] = task_id;
   return {status, json_text(body)};
-}
-
-// Constant time in the length of the expected value: a wrong guess reveals nothing of where
-// it went wrong.
-bool same_secret(const std::string& given, const std::string& expected) {
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (std::size_t i = 0; i < expected.size(); ++i)
-    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
-  return diff == 0;
 }
 
 // 1 to 2^63 - 1: nats.c sends a sequence as a signed 64-bit number, and the server refuses a
@@ -210,10 +201,7 @@ common::http_reply serve_api(task_service& service, const std::string& token,
                              const common::http_request& req) {
   if (token.empty())
     return answer(service, req, {"anonymous", log()});
-  const std::string prefix = "Bearer ";
-  const auto& h = req.authorization;
-  if (h.size() <= prefix.size() || h.compare(0, prefix.size(), prefix) != 0
-      || !same_secret(h.substr(prefix.size()), token))
+  if (!common::bearer_matches(req.authorization, token))
     return error_reply(401, "unauthorized",
                        "missing or wrong bearer token. Hint: send Authorization: Bearer "
                        "<SMITH_API_TOKEN>");

@@ -63,5 +63,5 @@ TEST_CASE("2025-11-25: notifications/cancelled stops the call; its key is sessio
   auto res = body(answer)["result"];
   CHECK(res["isError"] == true);
   CHECK(res["content"][0]["text"] == "echo (task t-1) was cancelled");
-  CHECK(f.runner.calls[0].key == s + "\n7");
+  CHECK(f.runner.calls[0].key == "session " + s + " 7");
 }
