@@ -37,7 +37,7 @@ class MisterSmithStack(Stack):
         # The orchestrator's bearer token, generated once and never in the template.
         self.api_token = sm.Secret(
             self, "ApiToken", secret_name=f"mistersmith/{cfg.name}/api-token",
-            description="Bearer token of the MisterSmith orchestrator HTTP API",
+            description="Bearer token of the MisterSmith HTTP API and MCP gateway",
             generate_secret_string=sm.SecretStringGenerator(exclude_punctuation=True,
                                                             password_length=48),
             removal_policy=removal_policy(cfg),
@@ -53,7 +53,7 @@ class MisterSmithStack(Stack):
             rs = RoleService(
                 self, role.name.capitalize(), cfg=cfg, role=role, cluster=net.cluster,
                 vpc=net.vpc, image=image, nats=self.nats.client,
-                api_token=self.api_token if role.name == "orchestrator" else None)
+                api_token=self.api_token if role.name in ("orchestrator", "gateway") else None)
             add_scaling(cfg, role, rs.service, rs.task_count)
             tg = None
             if role.behind_alb:

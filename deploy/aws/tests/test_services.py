@@ -151,6 +151,17 @@ def test_orchestrator_gets_api_token_and_metrics_interval(prod_json):
         assert "password" not in v.lower()
 
 
+def test_gateway_gets_the_same_api_token(prod_json):
+    # smith gateway refuses to serve beyond loopback without a token: it gets the orchestrator's.
+    tokens = {}
+    for role in ("orchestrator", "gateway"):
+        _, service = services_by_name(prod_json)[role]
+        c = smith_container(prod_json, service)
+        tokens[role] = next(s for s in c["Secrets"] if s["Name"] == "SMITH_API_TOKEN")["ValueFrom"]
+        assert list(c["Command"]) == [role]
+    assert tokens["gateway"] == tokens["orchestrator"]
+
+
 def test_log_groups_have_retention_and_each_service_logs_to_its_own(prod_json):
     groups = resources(prod_json, "AWS::Logs::LogGroup")
     assert all(props(g)["RetentionInDays"] == 30 for g in groups.values())

@@ -4,6 +4,11 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+
 using namespace smith::services::gateway;
 using json = nlohmann::json;
 
@@ -112,4 +117,26 @@ TEST_CASE("a file the gateway cannot honour is refused, naming the place") {
   json twice = json::parse(good);
   twice["tools"][1]["name"] = "echo";
   CHECK(refusal(twice.dump()).starts_with("tools[1].name: \"echo\" is offered twice"));
+}
+
+TEST_CASE("the image's tools file (deploy/gateway/tools.json) is one the gateway accepts") {
+  const char* path = std::getenv("SHIPPED_TOOLS");
+  REQUIRE_MESSAGE(path != nullptr, "SHIPPED_TOOLS is not set: run through meson test");
+  std::ifstream in{path};
+  REQUIRE(in.good());
+  auto f = parse_tools_file(std::string{std::istreambuf_iterator<char>{in}, {}});
+  CHECK(f.tools.size() >= 3);
+  // Its exec tools run programs the seed roles allow by default (docs/WORKER.md).
+  const std::map<std::string, std::set<std::string>> allowed{
+    {"compile", {}},
+    {"analyze", {"grep", "wc", "sha256sum", "file"}},
+    {"execute", {"echo", "true", "false", "sleep"}}};
+  for (const auto& t : f.tools) {
+    INFO(t.name);
+    REQUIRE(allowed.contains(t.role));
+    if (t.type != "exec")
+      continue;
+    auto payload = json::parse(payload_for(t, json{{"text", "a"}, {"pattern", "a"}}));
+    CHECK(allowed.at(t.role).contains(payload["argv"][0].get<std::string>()));
+  }
 }
