@@ -12,7 +12,7 @@ using json = nlohmann::json;
 
 namespace {
 
-const char* const tools_text = R"({"tools": [
+const char* const sdk_tools_text = R"({"tools": [
   {"name": "echo", "description": "Returns its arguments.", "role": "test", "type": "echo",
    "input_schema": {"type": "object", "properties": {"text": {"type": "string"}},
                     "required": ["text"]}},
@@ -34,7 +34,7 @@ std::string venv_python() {
 struct gateway_process {
   gateway_process(const std::string& nats_url, const temp_dir& dir, const std::string& token)
     : http_port(free_port()), tools(dir.path() / "tools.json"), log(dir.path() / "gateway.log") {
-    std::ofstream{tools} << tools_text;
+    std::ofstream{tools} << sdk_tools_text;
     ::setenv("SMITH_NATS_URL", nats_url.c_str(), 1);
     ::setenv("SMITH_API_TOKEN", token.c_str(), 1);
     process =
@@ -123,7 +123,7 @@ TEST_CASE("the gateway refuses at start a tools file it cannot honour, and an op
     env["SMITH_NATS_URL"] = "nats://127.0.0.1:1"; // never reached: the checks come first
     return run_command(argv, env, {}, 20s);
   };
-  auto pattern = json::parse(tools_text);
+  auto pattern = json::parse(sdk_tools_text);
   pattern["tools"][0]["input_schema"]["properties"]["text"]["pattern"] = "^a";
   auto r = start(pattern.dump(), {"--http-host", "127.0.0.1"}, {});
   CHECK(r.exit_code == 2);
@@ -131,7 +131,7 @@ TEST_CASE("the gateway refuses at start a tools file it cannot honour, and an op
                            "is not supported")
                   != std::string::npos,
                 r.err);
-  r = start(tools_text, {}, {}); // 0.0.0.0 without a token
+  r = start(sdk_tools_text, {}, {}); // 0.0.0.0 without a token
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.err.find("--insecure-no-auth") != std::string::npos, r.err);
   r = start("{}", {"--http-host", "127.0.0.1"}, {});
