@@ -101,8 +101,10 @@ TEST_CASE("progress arrives while the task runs; the tool's timeout ends the wai
 TEST_CASE("a cancelled call cancels its task") {
   gateway_fixture g;
   std::vector<double> steps;
+  // Cancelled at the first progress event (10 %, at 500 ms): well inside the tool's 2 s
+  // timeout, which a first event of a longer nap would race.
   auto o = g.call(
-    "nap", json{{"ms", 20000}}, {}, [&] { return !steps.empty(); }, &steps);
+    "nap", json{{"ms", 5000}}, {}, [&] { return !steps.empty(); }, &steps);
   CHECK(o.how == tool_outcome::kind::cancelled);
   REQUIRE_FALSE(o.task_id.empty());
   CHECK(wait_until([&] { return g.service->status(o.task_id)["state"] == "cancelled"; }, 10s));
