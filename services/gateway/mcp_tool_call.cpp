@@ -17,6 +17,14 @@ json text_result(const std::string& text, bool is_error, bool modern) {
   return r;
 }
 
+// The violations as lines under `heading`, each "<where>: <why>" (`whole` names the root).
+std::string violation_text(std::string heading, const std::vector<schema_violation>& violations,
+                           const char* whole) {
+  for (const auto& v : violations)
+    heading += "\n" + (v.where.empty() ? std::string{whole} : v.where) + ": " + v.why;
+  return heading;
+}
+
 std::string seconds(std::chrono::milliseconds d) {
   return std::to_string(d.count() / 1000) + "s";
 }
@@ -35,12 +43,11 @@ json mcp_protocol::tool_result(const tool& t, const tool_outcome& o, bool modern
         // tool's error, said so, rather than content that breaks the promise.
         auto violations = parsed.is_discarded() ? std::vector<schema_violation>{{"", "is not JSON"}}
                                                 : t.output->validate(parsed);
-        if (!violations.empty()) {
-          std::string why = "the output of " + t.name + task + " does not match its output schema:";
-          for (const auto& v : violations)
-            why += "\n" + (v.where.empty() ? std::string{"(output)"} : v.where) + ": " + v.why;
-          return text_result(why, true, modern);
-        }
+        if (!violations.empty())
+          return text_result(
+            violation_text("the output of " + t.name + task + " does not match its output schema:",
+                           violations, "(output)"),
+            true, modern);
         r["structuredContent"] = std::move(parsed);
       } else if (!parsed.is_discarded() && parsed.is_object()) {
         r["structuredContent"] = std::move(parsed);
@@ -81,10 +88,9 @@ mcp_response mcp_protocol::call_tool(const json& id, const json& params, bool mo
   // Arguments that break the input schema are a tool execution error (isError), so that the
   // model can correct itself (2025-11-25 changelog, SEP-1303); nothing is submitted.
   if (auto violations = t->input.validate(arguments); !violations.empty()) {
-    std::string why = "Invalid arguments for tool " + name + ":";
-    for (const auto& v : violations)
-      why += "\n" + (v.where.empty() ? std::string{"(arguments)"} : v.where) + ": " + v.why;
-    auto r = text_result(why, true, modern);
+    auto r = text_result(
+      violation_text("Invalid arguments for tool " + name + ":", violations, "(arguments)"), true,
+      modern);
     return result_reply(200, id, modern ? with_server_info(std::move(r)) : std::move(r));
   }
   json token;
@@ -92,12 +98,11 @@ mcp_response mcp_protocol::call_tool(const json& id, const json& params, bool mo
     if (auto tk = meta->find("progressToken");
         tk != meta->end() && (tk->is_string() || tk->is_number_integer()))
       token = *tk;
-  auto registry_key = call_key.empty() ? std::string{} : call_key;
   auto cancelled =
-    registry_key.empty() ? std::make_shared<std::atomic<bool>>(false) : start_call(registry_key);
-  auto finish = [this, t, id, modern, registry_key](const tool_outcome& o) {
-    if (!registry_key.empty())
-      end_call(registry_key);
+    call_key.empty() ? std::make_shared<std::atomic<bool>>(false) : start_call(call_key);
+  auto finish = [this, t, id, modern, call_key](const tool_outcome& o) {
+    if (!call_key.empty())
+      end_call(call_key);
     auto r = tool_result(*t, o, modern);
     return result_message(id, modern ? with_server_info(std::move(r)) : std::move(r));
   };
