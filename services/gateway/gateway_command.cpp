@@ -58,8 +58,11 @@ std::vector<std::string> origins_of(const std::string& list) {
 }
 
 // An SSE event per message (streamable-http: "event: message", one data line, no id: the
-// stream is not resumable).
+// stream is not resumable); a null message is a comment line, which clients ignore (SSE
+// § 9.2.6: a line starting with a colon).
 std::string sse_event(const json& message) {
+  if (message.is_null())
+    return ": keep-alive\n\n";
   return "event: message\ndata: " + mcp_messages::text_of(message) + "\n\n";
 }
 
@@ -86,6 +89,7 @@ int run_gateway(const gateway_options& o) {
   mcp_options mo;
   mo.server_version = SMITH_VERSION;
   mo.allowed_origins = origins_of(o.allowed_origins);
+  mo.task_ttl = settings->topology.results_max_age; // a task's result is kept this long
   mcp_protocol mcp{tools, runner, mo};
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> requests{0};

@@ -13,6 +13,10 @@ namespace smith::services::gateway::mcp_messages {
 inline constexpr const char* meta_version = "io.modelcontextprotocol/protocolVersion";
 inline constexpr const char* meta_capabilities = "io.modelcontextprotocol/clientCapabilities";
 inline constexpr const char* meta_server_info = "io.modelcontextprotocol/serverInfo";
+/// The tasks extension (2026-07-28), as servers and clients name it in their capabilities.
+inline constexpr const char* ext_tasks = "io.modelcontextprotocol/tasks";
+/// 2025-11-25 tasks § Related task: tasks/result names its task in its _meta.
+inline constexpr const char* meta_related_task = "io.modelcontextprotocol/related-task";
 
 /// A request id MCP accepts: a string or an integer, never null (basic/index § Requests).
 bool good_id(const nlohmann::json& id);

@@ -170,33 +170,52 @@ mcp_response mcp_protocol::handle_modern(const mcp_request& req, const json& msg
     return error_reply(400, id, rpc::header_mismatch,
                        "Header mismatch: Mcp-Method header value '" + header_method.value_or("")
                          + "' does not match body value '" + method + "'");
-  if (method == "tools/call" && params.contains("name")) {
+  // Mcp-Name: a tool call's name; the task methods' taskId (tasks extension § Routing Headers).
+  bool task_method = method == "tasks/get" || method == "tasks/update" || method == "tasks/cancel";
+  const char* name_field = method == "tools/call" ? "name" : task_method ? "taskId" : nullptr;
+  if (name_field != nullptr && params.contains(name_field)) {
     auto header_name = req.header("mcp-name");
     auto name = header_name ? decoded_name(*header_name) : std::nullopt;
-    if (!name || !params["name"].is_string() || *name != params["name"].get<std::string>())
+    if (!name || !params[name_field].is_string() || *name != params[name_field].get<std::string>())
       return error_reply(400, id, rpc::header_mismatch,
                          "Header mismatch: Mcp-Name header value '" + header_name.value_or("")
                            + "' does not match body value '"
-                           + params["name"].dump(-1, ' ', false, json::error_handler_t::replace)
+                           + params[name_field].dump(-1, ' ', false, json::error_handler_t::replace)
                            + "'");
   }
   if (body_version != modern_version)
     return error_reply(
       400, id, rpc::unsupported_version, "Unsupported protocol version",
       json{{"supported", {modern_version, legacy_version}}, {"requested", body_version}});
+  // The tasks extension counts for this request when this request declares it (the extension
+  // § Capability negotiation: never inferred from earlier requests).
+  const auto& caps = meta[meta_capabilities];
+  bool tasks_ext = caps.contains("extensions") && caps["extensions"].is_object()
+                   && caps["extensions"].contains(ext_tasks);
   if (method == "server/discover")
-    return result_reply(200, id,
-                        with_server_info(json{{"resultType", "complete"},
-                                              {"supportedVersions", {modern_version}},
-                                              {"capabilities", {{"tools", json::object()}}},
-                                              {"ttlMs", options_.list_ttl.count()},
-                                              {"cacheScope", "public"}}));
+    return result_reply(
+      200, id,
+      with_server_info(json{
+        {"resultType", "complete"},
+        {"supportedVersions", {modern_version}},
+        {"capabilities",
+         {{"tools", json::object()}, {"extensions", {{std::string{ext_tasks}, json::object()}}}}},
+        {"ttlMs", options_.list_ttl.count()},
+        {"cacheScope", "public"}}));
   if (method == "tools/list")
     return result_reply(200, id, with_server_info(tools_list(true)));
   if (method == "tools/call") {
     bool stream = lists(req.header("accept"), "text/event-stream");
     auto key = req.header("idempotency-key");
-    return call_tool(id, params, true, stream, key ? "idempotency-key " + *key : std::string{});
+    return call_tool(id, params, true, stream, key ? "idempotency-key " + *key : std::string{},
+                     tasks_ext);
+  }
+  if (task_method) {
+    if (!tasks_ext)
+      return error_reply(400, id, rpc::missing_capability, "Missing required client capability",
+                         json{{"requiredCapabilities",
+                               {{"extensions", {{std::string{ext_tasks}, json::object()}}}}}});
+    return task_method_reply(method, id, params, true, false);
   }
   // streamable-http § Protocol Version Header: an unknown method is 404 with -32601.
   return error_reply(404, id, rpc::method_not_found, "Method not found: " + method);
@@ -211,7 +230,14 @@ mcp_response mcp_protocol::handle_legacy(const mcp_request& req, const json& msg
     auto session = new_session();
     auto r = result_reply(200, id,
                           json{{"protocolVersion", legacy_version},
-                               {"capabilities", {{"tools", {{"listChanged", false}}}}},
+                               {"capabilities",
+                                {{"tools", {{"listChanged", false}}},
+                                 // No tasks/list: every caller holds the same token, so one
+                                 // caller's tasks cannot be told from another's (tasks §
+                                 // Security: then SHOULD NOT declare it).
+                                 {"tasks",
+                                  {{"cancel", json::object()},
+                                   {"requests", {{"tools", {{"call", json::object()}}}}}}}}},
                                {"serverInfo", server_info()}});
     r.headers["Mcp-Session-Id"] = session;
     return r;
@@ -234,15 +260,23 @@ mcp_response mcp_protocol::handle_legacy(const mcp_request& req, const json& msg
     return result_reply(200, id, tools_list(false));
   if (method == "tools/call") {
     bool stream = lists(req.header("accept"), "text/event-stream");
-    return call_tool(id, params, false, stream, session_call_key(*session, id));
+    bool as_task = params.contains("task") && params["task"].is_object();
+    return call_tool(id, params, false, stream, session_call_key(*session, id), as_task);
   }
+  if (method == "tasks/get" || method == "tasks/result" || method == "tasks/cancel")
+    return task_method_reply(method, id, params, false,
+                             lists(req.header("accept"), "text/event-stream"));
   return error_reply(200, id, rpc::method_not_found, "Method not found: " + method);
 }
 
 json mcp_protocol::tools_list(bool modern) const {
   json list = json::array();
-  for (const auto& t : tools_.tools)
-    list.push_back(describe(t));
+  for (const auto& t : tools_.tools) {
+    auto d = describe(t);
+    if (!modern) // 2025-11-25 tools § Tool: execution.taskSupport
+      d["execution"] = {{"taskSupport", to_string(t.tasks)}};
+    list.push_back(std::move(d));
+  }
   json result{{"tools", std::move(list)}};
   if (modern) {
     result["resultType"] = "complete";
@@ -264,20 +298,33 @@ json mcp_protocol::with_server_info(json result) const {
 std::string mcp_protocol::new_session() {
   // Visible ASCII, unguessable (transports § Session Management): 128 random bits in hex.
   auto id = orchestrator::random_hex(16);
+  auto now = std::chrono::steady_clock::now();
   std::lock_guard guard{mtx_};
-  sessions_[id] = ++session_counter_;
+  std::erase_if(sessions_,
+                [&](const auto& s) { return now - s.second.used >= options_.session_idle; });
+  sessions_[id] = session{++session_counter_, now};
   while (sessions_.size() > options_.max_sessions) {
     auto oldest =
-      std::min_element(sessions_.begin(), sessions_.end(),
-                       [](const auto& a, const auto& b) { return a.second < b.second; });
+      std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
+        return a.second.order < b.second.order;
+      });
     sessions_.erase(oldest);
   }
   return id;
 }
 
 bool mcp_protocol::known_session(const std::string& id) {
+  auto now = std::chrono::steady_clock::now();
   std::lock_guard guard{mtx_};
-  return sessions_.contains(id);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end())
+    return false;
+  if (now - it->second.used >= options_.session_idle) {
+    sessions_.erase(it);
+    return false;
+  }
+  it->second.used = now;
+  return true;
 }
 
 void mcp_protocol::end_session(const std::string& id) {

@@ -2,8 +2,10 @@
 
 #include "services/orchestrator/api_error.hpp"
 #include "services/orchestrator/task_ids.hpp"
+#include "transport/clock.hpp"
 #include "transport/subscription.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -55,21 +57,56 @@ task_runner::task_runner(std::shared_ptr<transport::connection> conn,
   : conn_(std::move(conn)), tasks_(std::move(tasks)) {
 }
 
-tool_outcome task_runner::run(const tool& t, const json& arguments, const std::string& call_key,
-                              const std::function<void(double, const std::string&)>& progress,
-                              const std::function<bool()>& cancelled) {
-  tool_outcome refused{tool_outcome::kind::refused, "", "", ""};
-  // The key names the task (the API's Idempotency-Key rule): printable, so hashed.
-  auto key = call_key.empty() ? std::string{} : "mcp-" + orchestrator::sha256_hex(call_key, 24);
-  json ack;
+std::string task_runner::submit(const tool& t, const json& arguments, const std::string& task_id) {
   try {
-    ack = tasks_->submit(
-      json{{"role", t.role}, {"type", t.type}, {"payload", payload_for(t, arguments)}}, key);
+    (void)tasks_->submit(json{
+      {"role", t.role}, {"type", t.type}, {"id", task_id}, {"payload", payload_for(t, arguments)}});
+    return {};
   } catch (const orchestrator::api_error& e) {
-    refused.error = e.what();
-    return refused;
+    return e.what();
   }
-  auto id = ack["id"].get<std::string>();
+}
+
+std::optional<task_view> task_runner::look(const std::string& task_id) {
+  json st;
+  try {
+    st = tasks_->status(task_id);
+  } catch (const orchestrator::api_error& e) {
+    if (e.status() == 404)
+      return std::nullopt;
+    throw;
+  }
+  task_view v;
+  v.state = st.value("state", "");
+  v.finished = finished(st);
+  if (v.finished)
+    v.outcome = outcome_of(st, task_id);
+  auto ms = [&](const char* key) { return st.value(key, std::int64_t{0}); };
+  v.created_ms = ms("queued_ms") != 0 ? ms("queued_ms") : ms("started_ms");
+  v.updated_ms = std::max({ms("queued_ms"), ms("started_ms"), ms("finished_ms")});
+  if (v.created_ms == 0)
+    v.created_ms = v.updated_ms = transport::unix_ms();
+  if (v.state == "running" && st.contains("progress") && st["progress"].is_object()) {
+    const auto& p = st["progress"];
+    if (p.contains("percent") && p["percent"].is_number())
+      v.message = std::to_string(p["percent"].get<int>()) + "%";
+    if (p.contains("message") && p["message"].is_string())
+      v.message += (v.message.empty() ? "" : " ") + p["message"].get<std::string>();
+  }
+  return v;
+}
+
+void task_runner::cancel(const std::string& task_id) {
+  try {
+    (void)tasks_->cancel(task_id);
+  } catch (const orchestrator::api_error&) {
+    // Finished already (409) or unknown (404): nothing to stop.
+  }
+}
+
+tool_outcome task_runner::wait(const std::string& id, milliseconds timeout,
+                               const std::function<void(double, const std::string&)>& progress,
+                               const std::function<bool()>& stop) {
   const auto& names = tasks_->names();
   auto box = std::make_shared<inbox>();
   auto on_result =
@@ -87,9 +124,8 @@ tool_outcome task_runner::run(const tool& t, const json& arguments, const std::s
       box->progress.emplace_back(ev["percent"].get<double>(), ev.value("message", ""));
       box->cv.notify_all();
     });
-  auto deadline = steady_clock::now() + t.timeout;
+  auto deadline = steady_clock::now() + timeout;
   auto next_look = steady_clock::now(); // the status is read at once: a result may be stored
-  bool cancel_sent = false;
   while (true) {
     if (steady_clock::now() >= next_look) {
       try {
@@ -101,14 +137,8 @@ tool_outcome task_runner::run(const tool& t, const json& arguments, const std::s
       }
       next_look = steady_clock::now() + milliseconds{1000};
     }
-    if (cancelled() && !cancel_sent) {
-      cancel_sent = true;
-      try {
-        (void)tasks_->cancel(id);
-      } catch (const std::exception&) {
-      }
+    if (stop())
       return tool_outcome{tool_outcome::kind::cancelled, "", "", id};
-    }
     if (steady_clock::now() >= deadline)
       return tool_outcome{tool_outcome::kind::timed_out, "", "", id};
     std::deque<std::pair<double, std::string>> steps;

@@ -14,12 +14,13 @@ public:
   task_runner(std::shared_ptr<transport::connection> conn,
               std::shared_ptr<orchestrator::task_service> tasks);
 
-  /// Submits the task (a non-empty `call_key` makes its id, so a retried call is the same
-  /// task), then waits for its result up to the tool's timeout, passing on its progress events;
-  /// cancels the task when `cancelled()` turns true.
-  tool_outcome run(const tool& t, const nlohmann::json& arguments, const std::string& call_key,
-                   const std::function<void(double, const std::string&)>& progress,
-                   const std::function<bool()>& cancelled) override;
+  std::string submit(const tool& t, const nlohmann::json& arguments,
+                     const std::string& task_id) override;
+  tool_outcome wait(const std::string& task_id, std::chrono::milliseconds timeout,
+                    const std::function<void(double, const std::string&)>& progress,
+                    const std::function<bool()>& stop) override;
+  std::optional<task_view> look(const std::string& task_id) override;
+  void cancel(const std::string& task_id) override;
 
 private:
   std::shared_ptr<transport::connection> conn_;

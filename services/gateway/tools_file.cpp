@@ -117,8 +117,8 @@ json_schema schema_of(const json& doc, const std::string& at, bool input) {
 
 tool tool_of(const json& entry, const std::string& at) {
   static const std::set<std::string, std::less<>> known{
-    "name",         "title",         "description", "role",    "type",
-    "input_schema", "output_schema", "timeout",     "payload",
+    "name",          "title",   "description", "role", "type",       "input_schema",
+    "output_schema", "timeout", "payload",     "task", "task_after",
   };
   if (!entry.is_object())
     fail(at, "must be an object");
@@ -150,6 +150,23 @@ tool tool_of(const json& entry, const std::string& at) {
       fail(here + ".timeout",
            "a duration from 1s to 24h, such as 30s or 5m (got \"" + text + "\")");
     t.timeout = *d;
+  }
+  if (entry.contains("task")) {
+    auto text = text_field(entry, "task", here, true);
+    if (text == "forbidden")
+      t.tasks = tool::task_support::forbidden;
+    else if (text == "required")
+      t.tasks = tool::task_support::required;
+    else if (text != "optional")
+      fail(here + ".task", "\"forbidden\", \"optional\" or \"required\" (got \"" + text + "\")");
+  }
+  if (entry.contains("task_after")) {
+    auto text = text_field(entry, "task_after", here, true);
+    auto d = transport::parse_duration(text);
+    if (!d || *d < std::chrono::milliseconds{0} || *d > t.timeout)
+      fail(here + ".task_after",
+           "a duration from 0s to the tool's timeout, such as 5s (got \"" + text + "\")");
+    t.task_after = *d;
   }
   std::set<std::string> declared;
   if (auto props = entry["input_schema"].find("properties");
@@ -236,6 +253,18 @@ std::string payload_for(const tool& t, const json& arguments) {
       return compact(fill(t.payload.shape, arguments).value_or(json()));
   }
   return compact(arguments);
+}
+
+const char* to_string(tool::task_support s) {
+  switch (s) {
+    case tool::task_support::forbidden:
+      return "forbidden";
+    case tool::task_support::required:
+      return "required";
+    case tool::task_support::optional:
+      break;
+  }
+  return "optional";
 }
 
 json describe(const tool& t) {

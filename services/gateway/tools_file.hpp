@@ -50,7 +50,17 @@ struct tool {
   std::optional<json_schema> output;
   std::chrono::milliseconds timeout{60'000}; ///< how long a call waits for the task's result
   payload_rule payload;
+  /// Whether a call may (optional), must (required) or must not (forbidden) become an MCP task
+  /// that the client polls (2025-11-25 execution.taskSupport; the 2026-07-28 tasks extension).
+  enum class task_support : std::uint8_t { forbidden, optional, required };
+  task_support tasks = task_support::optional;
+  /// 2026-07-28, optional: a call from a client with the tasks extension that has no result
+  /// after this long is answered with its task instead.
+  std::chrono::milliseconds task_after{5'000};
 };
+
+/// "forbidden", "optional" or "required".
+const char* to_string(tool::task_support s);
 
 /// The tools of a file, in its order (tools/list answers in this order).
 struct tools_file {

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,44 +29,81 @@ inline const char* const tools_text = R"({"tools": [
 ]})";
 
 // Records each call; answers with `next`; reports `progress_steps` first; with `wait_cancel`,
-// waits until the call is cancelled and reports that.
+// waits until the call is stopped and reports that. look() answers from `views` (the calls it
+// queued are working until a view says otherwise); cancel() is recorded.
 struct recording_runner : tool_runner {
-  tool_outcome run(const tool& t, const json& arguments, const std::string& call_key,
-                   const std::function<void(double, const std::string&)>& progress,
-                   const std::function<bool()>& cancelled) override {
-    {
-      std::lock_guard guard{mtx};
-      calls.push_back({t.name, arguments, call_key});
-      cv.notify_all();
-    }
+  std::string submit(const tool& t, const json& arguments, const std::string& task_id) override {
+    std::lock_guard guard{mtx};
+    if (!refuse.empty())
+      return refuse;
+    calls.push_back({t.name, arguments, task_id});
+    cv.notify_all();
+    return {};
+  }
+
+  tool_outcome wait(const std::string& task_id, std::chrono::milliseconds timeout,
+                    const std::function<void(double, const std::string&)>& progress,
+                    const std::function<bool()>& stop) override {
+    waited.push_back(timeout);
     for (auto step : progress_steps)
       progress(step, "at " + std::to_string(static_cast<int>(step)));
     if (wait_cancel) {
-      while (!cancelled())
+      while (!stop())
         std::this_thread::yield();
-      return tool_outcome{tool_outcome::kind::cancelled, "", "", "t-1"};
+      return tool_outcome{tool_outcome::kind::cancelled, "", "", task_id};
     }
     return next;
+  }
+
+  std::optional<task_view> look(const std::string& task_id) override {
+    std::lock_guard guard{mtx};
+    if (auto it = views.find(task_id); it != views.end())
+      return it->second;
+    for (const auto& c : calls)
+      if (c.key == task_id)
+        return task_view{false, {}, "queued", "", 1'000, 1'000};
+    return std::nullopt;
+  }
+
+  void cancel(const std::string& task_id) override {
+    std::lock_guard guard{mtx};
+    cancelled.push_back(task_id);
   }
 
   struct call {
     std::string tool;
     json arguments;
-    std::string key;
+    std::string key; ///< the task id
   };
   std::mutex mtx;
   std::condition_variable cv;
   std::vector<call> calls;
+  std::vector<std::chrono::milliseconds> waited;
+  std::vector<std::string> cancelled;
+  std::map<std::string, task_view> views;
   std::vector<double> progress_steps;
   bool wait_cancel = false;
+  std::string refuse;
   tool_outcome next{tool_outcome::kind::succeeded, "done", "", "t-1"};
 };
 
+// The options the tests start from: two sessions at most, one allowed origin.
+inline mcp_options test_options() {
+  mcp_options o;
+  o.server_version = "1.2.3";
+  o.allowed_origins = {"http://localhost:6274"};
+  o.max_sessions = 2;
+  return o;
+}
+
 struct fixture {
-  tools_file tools = parse_tools_file(tools_text);
+  explicit fixture(mcp_options options = test_options(), const char* tools_json = tools_text)
+    : tools{parse_tools_file(tools_json)}, mcp{tools, runner, std::move(options)} {
+  }
+
+  tools_file tools;
   recording_runner runner;
-  mcp_protocol mcp{tools, runner,
-                   mcp_options{"smith-gateway", "1.2.3", {"http://localhost:6274"}, 2, {}}};
+  mcp_protocol mcp;
 
   // A 2026-07-28 request with its headers made right; `edit` may spoil them.
   mcp_request modern(const std::string& method, json params = json::object(), json id = 1) {

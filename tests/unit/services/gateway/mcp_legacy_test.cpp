@@ -62,6 +62,21 @@ TEST_CASE("2025-11-25: notifications/cancelled stops the call; its key is sessio
   caller.join();
   auto res = body(answer)["result"];
   CHECK(res["isError"] == true);
-  CHECK(res["content"][0]["text"] == "echo (task t-1) was cancelled");
-  CHECK(f.runner.calls[0].key == "session " + s + " 7");
+  CHECK(res["content"][0]["text"] == "echo (task " + f.runner.calls[0].key + ") was cancelled");
+  CHECK(f.runner.calls[0].key == mcp_task_id("echo", "session " + s + " 7"));
+  CHECK(f.runner.cancelled == std::vector<std::string>{f.runner.calls[0].key});
+}
+
+TEST_CASE("2025-11-25: a session unused for session_idle is forgotten") {
+  auto options = test_options();
+  options.session_idle = std::chrono::milliseconds{0};
+  fixture gone{options};
+  auto s = gone.initialize();
+  CHECK(gone.mcp.handle(gone.legacy("ping", {}, s)).status == 404);
+
+  options.session_idle = std::chrono::hours{1};
+  fixture kept{options};
+  auto k = kept.initialize();
+  CHECK(kept.mcp.handle(kept.legacy("ping", {}, k)).status == 200);
+  CHECK(kept.mcp.handle(kept.legacy("ping", {}, k)).status == 200);
 }

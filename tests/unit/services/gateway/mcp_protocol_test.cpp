@@ -223,3 +223,19 @@ TEST_CASE("2026-07-28: a closed stream cancels the call and nothing more is sent
   CHECK(sent.empty());
   CHECK(f.runner.calls.size() == 1);
 }
+
+TEST_CASE("2026-07-28: a quiet stream gets keep-alive comments; one that fails cancels the call") {
+  auto options = test_options();
+  options.keep_alive = std::chrono::milliseconds{0};
+  fixture f{options};
+  f.runner.wait_cancel = true;
+  auto req = f.modern("tools/call", {{"name", "echo"}, {"arguments", {{"text", "x"}}}});
+  auto msg = json::parse(req.body);
+  msg["params"]["_meta"]["progressToken"] = 9;
+  req.body = msg.dump();
+  auto sent = drain(f.mcp.handle(req), 3); // the client goes after three comments
+  REQUIRE(sent.size() == 3);
+  for (const auto& m : sent)
+    CHECK(m.is_null()); // a comment, not a message
+  CHECK(f.runner.calls.size() == 1);
+}

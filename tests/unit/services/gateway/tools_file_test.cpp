@@ -59,6 +59,16 @@ TEST_CASE("a tools file offers its tools in order, described as tools/list shows
   CHECK(f.tools[0].name == "echo");
   CHECK(f.tools[0].timeout == std::chrono::seconds{60});
   CHECK(f.tools[1].timeout == std::chrono::seconds{5});
+  CHECK(f.tools[0].tasks == tool::task_support::optional);
+  CHECK(f.tools[0].task_after == std::chrono::seconds{5});
+  auto tasked = json::parse(good);
+  tasked["tools"][0]["task"] = "required";
+  tasked["tools"][0]["task_after"] = "0s";
+  tasked["tools"][1]["task"] = "forbidden";
+  auto t = parse_tools_file(tasked.dump());
+  CHECK(t.tools[0].tasks == tool::task_support::required);
+  CHECK(t.tools[0].task_after == std::chrono::milliseconds{0});
+  CHECK(t.tools[1].tasks == tool::task_support::forbidden);
   CHECK(f.find("hash") == &f.tools[1]);
   CHECK(f.find("nope") == nullptr);
   auto d = describe(f.tools[1]);
@@ -114,6 +124,9 @@ TEST_CASE("a file the gateway cannot honour is refused, naming the place") {
   CHECK(refusal(one("payload", "raw")).starts_with("tools[0] (echo).payload: must be"));
   CHECK(refusal(one("payload", json{{"argument", "text"}, {"template", 1}}))
           .starts_with("tools[0] (echo).payload: must be"));
+  CHECK(refusal(one("task", "sometimes")).starts_with("tools[0] (echo).task: \"forbidden\""));
+  CHECK(refusal(one("task_after", "2m")).starts_with("tools[0] (echo).task_after: a duration"));
+  CHECK(refusal(one("task_after", "soon")).starts_with("tools[0] (echo).task_after: a duration"));
   json twice = json::parse(good);
   twice["tools"][1]["name"] = "echo";
   CHECK(refusal(twice.dump()).starts_with("tools[1].name: \"echo\" is offered twice"));
