@@ -52,9 +52,13 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
   };
   // A method with a body reads it itself: `curl -X POST .../cancel` sends no Content-Length,
   // and the library refuses such a request with 400 when it reads the body up front.
-  auto with_body = [limit = ep.max_body_bytes](auto answer) {
-    return [answer, limit](const httplib::Request& req, httplib::Response& res,
-                           const httplib::ContentReader& read) {
+  // What a 413 answer says (the body is JSON: the setting's name is plain letters).
+  auto too_large_body = R"({"error":"payload_too_large","detail":"the request body is over the )"
+                        "limit ("
+                        + ep.max_body_setting + R"x()"})x";
+  auto with_body = [limit = ep.max_body_bytes, too_large_body](auto answer) {
+    return [answer, limit, too_large_body](const httplib::Request& req, httplib::Response& res,
+                                           const httplib::ContentReader& read) {
       std::string body;
       bool too_large =
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > limit;
@@ -67,9 +71,7 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
         });
       if (too_large) {
         res.status = 413;
-        res.set_content(R"({"error":"payload_too_large","detail":"the request body is over )"
-                        R"x(the limit (SMITH_API_MAX_BODY)"})x",
-                        "application/json");
+        res.set_content(too_large_body, "application/json");
         return;
       }
       answer(req, res, std::move(body));
@@ -160,20 +162,22 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
   srv.set_keep_alive_timeout(2);
   srv.set_read_timeout(5);
   srv.set_write_timeout(5);
-  srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty())
-      return;
-    if (res.status == 404)
-      res.set_content(R"({"error":"not_found","detail":"try /health, /ready, /metrics or /v1/"})",
-                      "application/json");
-    else if (res.status == 413)
-      res.set_content(R"({"error":"payload_too_large","detail":"the request body is over the )"
-                      R"x(limit (SMITH_API_MAX_BODY)"})x",
-                      "application/json");
-    else
-      res.set_content(R"({"error":"bad_request","detail":"the request could not be read"})",
-                      "application/json");
-  });
+  auto routes = ep.api      ? std::string{"/health, /ready, /metrics or /v1/"}
+                : ep.stream ? "/health, /ready, /metrics or " + ep.stream_path
+                            : std::string{"/health, /ready or /metrics"};
+  auto not_found = R"({"error":"not_found","detail":"try )" + routes + R"("})";
+  srv.set_error_handler(
+    [not_found, too_large_body](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty())
+        return;
+      if (res.status == 404)
+        res.set_content(not_found, "application/json");
+      else if (res.status == 413)
+        res.set_content(too_large_body, "application/json");
+      else
+        res.set_content(R"({"error":"bad_request","detail":"the request could not be read"})",
+                        "application/json");
+    });
   // SO_REUSEADDR alone (a restart may bind while old connections wait in TIME_WAIT).
   // cpp-httplib's default is SO_REUSEPORT, with which a second process binds the same port
   // and silently takes part of its requests.

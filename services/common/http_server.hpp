@@ -56,6 +56,8 @@ struct http_endpoints {
   std::function<stream_reply(const stream_request&)> stream;
   /// Larger request bodies are refused with 413 before they are read.
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
+  /// The setting a 413 answer names.
+  std::string max_body_setting = "SMITH_API_MAX_BODY";
 };
 
 class http_server {

@@ -136,6 +136,7 @@ int run_gateway(const gateway_options& o) {
     return out;
   };
   ep.max_body_bytes = o.max_body;
+  ep.max_body_setting = "SMITH_GATEWAY_MAX_BODY";
   std::unique_ptr<common::http_server> http;
   try {
     http = std::make_unique<common::http_server>(o.http_host, o.http_port, ep);
