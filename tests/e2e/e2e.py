@@ -14,12 +14,16 @@ nats-py and msgpack.
   3. throughput: E2E_TASKS more tasks as fast as they can be submitted, no faults: tasks/s.
   4. every task id of both phases: exactly one result? Missing ids, duplicate results, failed
      results, dead letters (SMITH_DLQ must be empty), read from the streams themselves.
-  5. `compose down -v`, always (also on failure or Ctrl-C).
+  5. the MCP gateway from the host (when the image has it): tools/list with the API token names
+     the shipped tools, tools/call of echo and sha256 answered by the workers, bad arguments an
+     error that publishes no task.
+  6. `compose down -v`, always (also on failure or Ctrl-C).
 
 The last line is `e2e: N passed, N failed`.
 """
 import asyncio
 import calendar
+import hashlib
 import json
 import os
 import secrets
@@ -36,6 +40,8 @@ from pathlib import Path
 
 import msgpack
 import nats
+
+from permissions_test import mcp  # one 2026-07-28 JSON-RPC request to POST /mcp
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "deploy/compose/docker-compose.yml"
@@ -99,13 +105,15 @@ class Stack:
         self.env_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"{PROJECT}.{os.getpid()}.env"
         self.passwords = {f"SMITH_{n}_PASSWORD": "p" + secrets.token_hex(16)
                           for n in ("ADMIN", "ORCHESTRATOR", "WORKER_COMPILE", "WORKER_ANALYZE",
-                                    "WORKER_EXECUTE", "CLIENT")}
+                                    "WORKER_EXECUTE", "CLIENT", "GATEWAY")}
         self.api_token = "t" + secrets.token_hex(16)
         self.ports = [free_port() for _ in range(3)]
         self.http_port = free_port()
+        self.gateway_port = free_port()
         env = dict(self.passwords, SMITH_API_TOKEN=self.api_token, NATS_IMAGE=NATS_IMAGE, SMITH_IMAGE=SMITH_IMAGE,
                    SMITH_NATS_PORT_1=self.ports[0], SMITH_NATS_PORT_2=self.ports[1],
                    SMITH_NATS_PORT_3=self.ports[2], SMITH_HTTP_PORT=self.http_port,
+                   SMITH_GATEWAY_PORT=self.gateway_port,
                    SMITH_ACK_WAIT=os.environ.get("E2E_ACK_WAIT", "10s"))
         self.env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
         self.base = COMPOSE + ["-p", PROJECT, "--env-file", str(self.env_file), "-f", str(COMPOSE_FILE)]
@@ -114,6 +122,9 @@ class Stack:
         self.services = ["nats-1", "nats-2", "nats-3", "nats-ready", "topology"]
         if self.has_orchestrator:
             self.services.append("orchestrator")
+        self.has_gateway = "gateway" in help_text
+        if self.has_gateway:
+            self.services.append("gateway")
         self.services += [f"worker-{r}-{i}" for r in ROLES for i in (1, 2)]
 
     def compose(self, *args, **kw):
@@ -416,6 +427,30 @@ def orchestrator_checks(stack, task_id):
     check(st == 200 and task_id in body, f"orchestrator GET /v1/tasks/<id>: {st} {body[:200]}")
 
 
+async def gateway_checks(stack, js):
+    """The compose gateway from the host, with the API token: the shipped tools, calls run by
+    the workers, and arguments that break the schema refused before anything is published."""
+    port, token = stack.gateway_port, stack.api_token
+    st, _ = mcp(port, "tools/list", token="wrong")
+    check(st == 401, f"gateway tools/list without the token: {st}")
+    st, msg = mcp(port, "tools/list", token=token)
+    names = [t["name"] for t in (msg or {}).get("result", {}).get("tools", [])]
+    shipped = [t["name"] for t in json.loads((ROOT / "deploy/gateway/tools.json").read_text())["tools"]]
+    check(st == 200 and names == shipped, f"gateway tools/list: the shipped tools {names}")
+    for name, want in (("echo", "hello mcp"), ("sha256", hashlib.sha256(b"hello mcp").hexdigest())):
+        st, msg = mcp(port, "tools/call", {"name": name, "arguments": {"text": "hello mcp"}}, token=token)
+        res = (msg or {}).get("result", {})
+        check(st == 200 and res.get("isError") is False and res.get("content", [{}])[0].get("text") == want,
+              f"gateway tools/call {name}, run by a worker: {st} {json.dumps(msg)[:200]}")
+    before = (await js.stream_info("SMITH_TASKS")).state.last_seq
+    st, msg = mcp(port, "tools/call", {"name": "echo", "arguments": {"text": 5}}, token=token)
+    res = (msg or {}).get("result", {})
+    after = (await js.stream_info("SMITH_TASKS")).state.last_seq
+    check(st == 200 and res.get("isError") is True and after == before,
+          f"gateway tools/call echo with bad arguments: an error, no task published ({before} -> {after}): "
+          f"{json.dumps(msg)[:200]}")
+
+
 def fault(stack, what, *args):
     log(f"fault: {what}")
     sh(*args)
@@ -562,6 +597,8 @@ async def main_async(stack):
     await permission_check(stack, urls, js)
     if stack.has_orchestrator:
         orchestrator_checks(stack, faults_tasks[0][0])
+    if stack.has_gateway:
+        await gateway_checks(stack, js)
     # Where duplicates come from: the workers' own account of failed result stores (a store
     # that fails is naked and the task runs again; a store that did land but whose publish ack
     # was lost then gives a second result).

@@ -3,7 +3,8 @@ gateway, workers take no inbound traffic, NATS ports are open only between the r
 
 from __future__ import annotations
 
-from helpers import as_list, props, ref_id, resources, services_by_name, statements
+from helpers import (as_list, props, ref_id, resources, services_by_name, statements,
+                     task_definition_of)
 
 # Actions AWS only grants on Resource "*" (no resource-level permissions exist for them).
 STAR_RESOURCE_ALLOWED = {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
@@ -46,6 +47,29 @@ def test_task_roles_have_no_permissions(prod_json):
     for p in resources(prod_json, "AWS::IAM::Policy").values():
         for role in props(p)["Roles"]:
             assert ref_id(role) not in task_roles
+
+
+def test_gateway_task_role_is_its_own_and_grants_nothing(any_template):
+    # The gateway runs what MCP clients ask through the ALB: its task role belongs to its task
+    # definition alone (no other task definition uses it, not even as an execution role) and
+    # carries no permissions at all, so a compromised gateway gains no AWS API.
+    _, gateway = services_by_name(any_template)["gateway"]
+    td = props(task_definition_of(any_template, gateway))
+    role = ref_id(td["TaskRoleArn"])
+    assert role is not None and role != ref_id(td.get("ExecutionRoleArn"))
+    users = [k for k, r in resources(any_template, "AWS::ECS::TaskDefinition").items()
+             if role in (ref_id(props(r).get("TaskRoleArn")), ref_id(props(r).get("ExecutionRoleArn")))]
+    assert len(users) == 1, users
+    p = props(any_template["Resources"][role])
+    assert any_template["Resources"][role]["Type"] == "AWS::IAM::Role"
+    assert not p.get("Policies") and not p.get("ManagedPolicyArns") and "PermissionsBoundary" not in p
+    assert [st["Principal"] for st in p["AssumeRolePolicyDocument"]["Statement"]] == \
+        [{"Service": "ecs-tasks.amazonaws.com"}]
+    for k, pol in [*resources(any_template, "AWS::IAM::Policy").items(),
+                   *resources(any_template, "AWS::IAM::ManagedPolicy").items()]:
+        assert role not in [ref_id(r) for r in props(pol).get("Roles", [])], k
+    for k, pol in resources(any_template, "AWS::IAM::RolePolicy").items():
+        assert ref_id(props(pol).get("RoleName")) != role, k
 
 
 def _fronted_target_groups(t: dict) -> dict[str, str]:
