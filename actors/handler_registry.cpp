@@ -18,15 +18,26 @@ handler_registry& handler_registry::add(std::string type, handler_fn fn, handler
   return *this;
 }
 
+handler_registry& handler_registry::set_fallback(handler_fn fn, handler_options options) {
+  if (!fn)
+    throw std::invalid_argument("the fallback handler is empty");
+  fallback_ = entry{std::move(fn), options};
+  return *this;
+}
+
 const handler_registry::entry* handler_registry::find(std::string_view type) const {
   auto it = entries_.find(type);
-  return it == entries_.end() ? nullptr : &it->second;
+  if (it != entries_.end())
+    return &it->second;
+  return fallback_ ? &*fallback_ : nullptr;
 }
 
 std::vector<std::string> handler_registry::types() const {
   std::vector<std::string> out;
   for (const auto& [type, e] : entries_)
     out.push_back(type);
+  if (fallback_)
+    out.emplace_back("*");
   return out;
 }
 

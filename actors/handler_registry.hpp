@@ -5,6 +5,7 @@
 #include "actors/handler.hpp"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,17 +29,21 @@ public:
   /// subject or is registered twice: wiring errors surface at start-up.
   handler_registry& add(std::string type, handler_fn fn, handler_options options = {});
 
-  /// The handler for `type`, nullptr when none is registered.
+  /// Runs every type that has no handler of its own (handler processes: docs/HANDLER-PROTOCOL.md).
+  handler_registry& set_fallback(handler_fn fn, handler_options options = {});
+
+  /// The handler for `type` (else the fallback), nullptr when there is neither.
   const entry* find(std::string_view type) const;
 
   std::vector<std::string> types() const;
 
   bool empty() const noexcept {
-    return entries_.empty();
+    return entries_.empty() && !fallback_;
   }
 
 private:
   std::map<std::string, entry, std::less<>> entries_;
+  std::optional<entry> fallback_;
 };
 
 } // namespace smith::actors

@@ -1,5 +1,7 @@
 #include "services/worker/worker_command.hpp"
 
+#include "services/worker/handler_processes.hpp"
+
 #include "actors/dispatcher.hpp"
 #include "actors/handlers/role_policy.hpp"
 #include "actors/messages.hpp"
@@ -52,6 +54,7 @@ struct worker_options {
   std::string exit_grace = "2s";
   std::string metrics_max_types = std::to_string(actors::metrics::default_max_types);
   bool apply_topology = true;
+  handler_process_options handlers;
 };
 
 // What the process-level threads share: set by signals, the supervisor, the dispatcher.
@@ -85,27 +88,6 @@ std::optional<std::size_t> positive_integer(std::string_view text) {
   if (ec != std::errc{} || ptr != text.data() + text.size() || n == 0)
     return std::nullopt;
   return n;
-}
-
-// Why a secret given as a file cannot be used beside `exec_allow`, or nothing.
-std::optional<std::string> secret_file_refused(const tp::connection_config& cc,
-                                               const std::map<std::string, std::string>& allow) {
-  if (allow.empty())
-    return std::nullopt;
-  for (const auto& [var, path] :
-       {std::pair<std::string, const std::string&>{"SMITH_NATS_CREDS", cc.credentials_file},
-        {"SMITH_NATS_TLS_KEY", cc.tls_key}}) {
-    if (path.empty())
-      continue;
-    std::string why = var;
-    why += "=" + path + ": the worker's exec programs (";
-    for (auto it = allow.begin(); it != allow.end(); ++it)
-      why += (it == allow.begin() ? "" : ", ") + it->first;
-    why += ") could read this file, as they run with the worker's uid; give its content in ";
-    why += var + "_DATA instead";
-    return why;
-  }
-  return std::nullopt;
 }
 
 int run_worker(const worker_options& o, actors::handler_registry registry) {
@@ -150,7 +132,7 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   auto exec_allow = actors::handlers::exec_allow_list(o.role, std::getenv("SMITH_EXEC_ALLOW"));
   // A file the worker can read, the programs it runs (same uid) can read too: with any exec
   // program allowed, secrets come as text (kept in a memory file) or not at all.
-  if (auto refused = secret_file_refused(*cc, exec_allow)) {
+  if (auto refused = secret_file_refused(*cc, exec_allow, !o.handlers.command.empty())) {
     SMITH_LOG(log(), error, "bad configuration", {"error_type", "config"}, {"error", *refused});
     return 2;
   }
@@ -168,7 +150,12 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
 
   process_state ps;
   auto stats = std::make_shared<actors::metrics>(o.role, *max_types);
-  actors::handlers::add_builtin_handlers(registry, o.role, exec_allow);
+  // With handler processes every type the binary does not handle itself goes to them.
+  auto pool = make_handler_pool(o.handlers, o.role, o.concurrency);
+  if (pool)
+    registry.set_fallback(actors::handlers::make_process_handler(pool));
+  else
+    actors::handlers::add_builtin_handlers(registry, o.role, exec_allow);
 
   caf::actor_system_config sys_cfg;
   // One scheduler thread, blocking on a condition variable when idle (work sharing). It runs
@@ -248,6 +235,9 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     ps.gave_up = why;
     ps.cv.notify_all();
   };
+  if (pool) // first: a restart of the dispatcher (rest_for_one) leaves the processes alone
+    root.children.insert(root.children.begin(), actors::supervisor_child(handler_process_supervisor(
+                                                  pool, workers.intensity, root.on_give_up)));
 
   common::http_endpoints ep;
   ep.healthy = [&ps] { return ps.healthy.load(); };
@@ -301,6 +291,8 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
                     caf::after(drain_timeout + 15s) >>
                       [] { SMITH_LOG(log(), warn, "dispatcher did not finish draining in time"); });
     }
+    if (pool)
+      pool->stop(); // the processes get end of input, and their actors end
     self->send_exit(sup, caf::exit_reason::user_shutdown);
   }
   if (auto r = (*conn)->drain(10s); !r)
@@ -349,6 +341,7 @@ void add_worker_options(CLI::App* cmd, const std::shared_ptr<worker_options>& o)
     ->capture_default_str();
   cmd->add_flag("!--no-apply-topology", o->apply_topology,
                 "Do not create/update streams and consumers at start-up");
+  add_handler_process_options(cmd, o->handlers);
 }
 
 } // namespace
