@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <csignal>
 #include <system_error>
 #include <utility>
@@ -128,6 +131,26 @@ bool child_process::running() {
   reaped_ = true;
   wait_status_ = res == pid_ ? status : 0;
   return false;
+}
+
+bool child_process::stopped() const {
+  if (pid_ < 0 || reaped_)
+    return false;
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks{"/proc/" + std::to_string(pid_) + "/task", ec};
+  if (ec)
+    return false;
+  int threads = 0;
+  for (const auto& task : tasks) {
+    std::ifstream in{task.path() / "stat"};
+    std::string stat{std::istreambuf_iterator<char>{in}, {}};
+    // "pid (comm) S ...": the state follows the last ')' (comm may hold any characters).
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'T')
+      return false;
+    ++threads;
+  }
+  return threads > 0;
 }
 
 std::string child_process::describe_exit() {

@@ -43,6 +43,10 @@ public:
   /// Whether the process still runs; reaps it if it has exited.
   bool running();
 
+  /// Whether every thread of the process is stopped (SIGSTOP): kill() returns before the
+  /// threads of a busy process have all stopped, and until then it may still answer.
+  bool stopped() const;
+
   /// How the process ended, e.g. "exited with status 1" or "killed by signal 9"; "running"
   /// while it runs and "not started" before spawn().
   std::string describe_exit();

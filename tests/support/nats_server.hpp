@@ -116,6 +116,11 @@ public:
     return process_.pid();
   }
 
+  /// Whether all its threads are stopped (after SIGSTOP).
+  bool stopped() const {
+    return process_.stopped();
+  }
+
   // -- starting and stopping ------------------------------------------------------------------
 
   /// Starts the server again on the same ports, directory and config, and waits as the

@@ -20,6 +20,7 @@ TEST_CASE("probes and /metrics are answered while every /v1 request waits on a s
   // A stopped server keeps the connection up and answers nothing: each status read below
   // waits out its 5 s timeout in a server thread.
   REQUIRE(::kill(f.s.server.pid(), SIGSTOP) == 0);
+  REQUIRE(wait_until([&] { return f.s.server.stopped(); }, 10s));
   std::atomic<int> busy{0};
   std::atomic<int> waited{0};
   std::vector<std::thread> clients;

@@ -54,6 +54,7 @@ TEST_CASE("an unconfirmed submit answers 504 with its id, and the retry with it 
   REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
   // A server that takes the bytes (its socket does) and answers nothing until SIGCONT.
   REQUIRE(::kill(f.s.server.pid(), SIGSTOP) == 0);
+  REQUIRE(wait_until([&] { return f.s.server.stopped(); }, 10s));
   auto res = o.request("POST", "/v1/tasks",
                        json{{"role", "test"}, {"type", "echo"}, {"payload", "once"}}.dump());
   REQUIRE(::kill(f.s.server.pid(), SIGCONT) == 0);
