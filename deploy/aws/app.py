@@ -50,7 +50,7 @@ def build_app(context: dict | None = None, outdir: str | None = None) -> cdk.App
         view = {k: app.node.try_get_context(k) for k in (
             "account", "region", "azs", "image", "nats", "natsUrl", "natsCredsSecret",
             "natsImage", "workerScaling", "backlogTarget", "deployment", "certificateArn",
-            "albIngressCidr")}
+            "albIngressCidr", "handlerProcess", "roleImage")}
         view = {k: v for k, v in view.items() if v is not None}
         view["env"] = name
         cfg = from_context(view, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))

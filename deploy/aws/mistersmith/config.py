@@ -47,6 +47,10 @@ class RoleSpec:
     cpu_target_percent: Optional[int] = None
     memory_target_percent: Optional[int] = None
     listener_port: Optional[int] = None  # ALB listener port when behind_alb
+    # Workers only: SMITH_HANDLER_PROCESS (handlers in any language, docs/HANDLER-PROTOCOL.md),
+    # usually with an image of its own (FROM the smith image, plus the language: docs/PYTHON.md).
+    handler_process: Optional[str] = None
+    image: Optional[str] = None  # this role's image instead of the environment's
 
     @property
     def is_worker(self) -> bool:
@@ -146,6 +150,10 @@ class EnvConfig:
                 raise ValueError(f"{r.name}: min_tasks {r.min_tasks} > max_tasks {r.max_tasks}")
             if r.behind_alb and r.is_worker:
                 raise ValueError(f"{r.name}: workers are never behind the load balancer")
+            if (r.handler_process is not None or r.image is not None) and not r.is_worker:
+                raise ValueError(f"{r.name}: only worker roles take a handler process or image")
+            if r.handler_process is not None and not r.handler_process.strip():
+                raise ValueError(f"{r.name}: the handler process command is empty")
         if self.nats.mode not in ("cluster", "external"):
             raise ValueError(f"nats mode {self.nats.mode!r}: use cluster or external")
         if self.nats.mode == "cluster":
@@ -236,7 +244,9 @@ def from_context(ctx: Mapping[str, object], default_account: Optional[str] = Non
     """Build an EnvConfig from CDK context (`-c key=value`). Keys:
     env (dev|prod), image, account, region, azs (comma-separated), nats (cluster|external),
     natsUrl, natsCredsSecret, natsImage, workerScaling (backlog|steps), backlogTarget,
-    deployment (rolling|bluegreen), certificateArn, albIngressCidr."""
+    deployment (rolling|bluegreen), certificateArn, albIngressCidr, and per worker role
+    handlerProcess and roleImage as `role:value` pairs joined by ';' (e.g.
+    `handlerProcess=execute:python3 -m my_handlers`, `roleImage=execute:<image URI>`)."""
     env_name = _flag(ctx.get("env", "dev"))
     if env_name not in ENVIRONMENTS:
         raise ValueError(f"-c env={env_name}: use one of {sorted(ENVIRONMENTS)}")
@@ -275,4 +285,26 @@ def from_context(ctx: Mapping[str, object], default_account: Optional[str] = Non
         cfg = dataclasses.replace(cfg, certificate_arn=_flag(ctx["certificateArn"]))
     if "albIngressCidr" in ctx:
         cfg = dataclasses.replace(cfg, alb_ingress_cidr=_flag(ctx["albIngressCidr"]))
+    for key, attr in (("handlerProcess", "handler_process"), ("roleImage", "image")):
+        for role, value in _role_pairs(key, ctx.get(key)):
+            if role not in WORKER_ROLES:
+                raise ValueError(f"-c {key}: {role!r} is not a worker role ({', '.join(WORKER_ROLES)})")
+            roles = tuple(dataclasses.replace(r, **{attr: value}) if r.name == role else r
+                          for r in cfg.roles)
+            cfg = dataclasses.replace(cfg, roles=roles)
     return cfg.validate()
+
+
+def _role_pairs(key: str, value: object) -> list[tuple[str, str]]:
+    """`role:value;role:value` (the value may hold ':', as image tags do) as pairs."""
+    if value is None:
+        return []
+    pairs = []
+    for item in _flag(value).split(";"):
+        if not item.strip():
+            continue
+        role, sep, rest = item.partition(":")
+        if not sep or not rest.strip():
+            raise ValueError(f"-c {key}: {item!r} is not role:value")
+        pairs.append((role.strip(), rest.strip()))
+    return pairs

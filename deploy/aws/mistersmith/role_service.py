@@ -14,6 +14,7 @@ from aws_cdk import Duration, Tags, aws_ec2 as ec2, aws_ecs as ecs, aws_secretsm
 from constructs import Construct
 
 from .config import EnvConfig, RoleSpec
+from .image import smith_image
 from .log_groups import service_log_group
 from .nats_client import NatsClient
 
@@ -72,6 +73,8 @@ class RoleService(Construct):
         if role.is_worker:
             environment["SMITH_ROLE"] = role.name
             environment["SMITH_CONCURRENCY"] = str(role.concurrency or 4)
+            if role.handler_process:
+                environment["SMITH_HANDLER_PROCESS"] = role.handler_process
         if role.name == "orchestrator":
             # Queue depth per role as CloudWatch EMF on stdout: the scaling metric.
             environment["SMITH_METRICS_INTERVAL"] = cfg.metrics_interval
@@ -82,7 +85,7 @@ class RoleService(Construct):
         self.container = self.task_definition.add_container(
             "smith",
             container_name="smith",
-            image=image,
+            image=smith_image(self, role.image) if role.image else image,
             command=list(role.command),  # the image's ENTRYPOINT is smith
             environment=environment,
             secrets=secrets,
