@@ -53,7 +53,8 @@ constexpr const char* usage =
   "  --seconds S           measured seconds per rate, after 1 s of warm-up (default 5)\n"
   "  --workers N           smith workers to start; with --url, only recorded (default 1)\n"
   "  --system NAME         the \"system\" of the JSON records (default smith)\n"
-  "  --json PATH           append one JSON object per measurement to PATH";
+  "  --json PATH           append one JSON object per measurement to PATH\n"
+  "  --handler-process CMD the workers run their tasks in handler processes of CMD";
 
 struct args {
   std::string smith;
@@ -65,6 +66,7 @@ struct args {
   int workers = 1;
   std::string system = "smith";
   std::string json;
+  std::string handler_process;
 };
 
 std::int64_t now_ns() {
@@ -161,6 +163,8 @@ args parse(int argc, char** argv) {
       a.workers = positive(k, next(), 1'000'000);
     else if (k == "--system")
       a.system = next();
+    else if (k == "--handler-process")
+      a.handler_process = next();
     else if (k == "--json")
       a.json = next();
     else if (k == "--help" || k == "-h") {
@@ -196,7 +200,10 @@ int main(int argc, char** argv) {
   std::optional<int> concurrency;
   if (server) {
     smith::bench::apply_default_topology(*conn);
-    workers.emplace(a.smith, a.url, a.workers, *conn);
+    std::vector<std::string> extra;
+    if (!a.handler_process.empty())
+      extra = {"--handler-process", a.handler_process};
+    workers.emplace(a.smith, a.url, a.workers, *conn, extra);
     concurrency = smith::bench::smith_workers::concurrency(*conn);
   }
   std::mutex err_mtx;

@@ -81,7 +81,7 @@ void apply_default_topology(const tp::connection& conn) {
 }
 
 smith_workers::smith_workers(const std::string& smith, const std::string& url, int count,
-                             const tp::connection& conn) {
+                             const tp::connection& conn, const std::vector<std::string>& extra) {
   auto exe = std::filesystem::absolute(smith);
   if (!std::filesystem::exists(exe))
     die("no smith binary at " + exe.string() + "; build it first (target services/smith)");
@@ -91,10 +91,11 @@ smith_workers::smith_workers(const std::string& smith, const std::string& url, i
   for (int i = 0; i < count; ++i) {
     // On loopback and a port of their own: the default 0.0.0.0:8080 fits one worker per host.
     ports.push_back(testing::free_port());
-    procs_.push_back(
-      testing::child_process::spawn({exe.string(), "worker", "--role", "bench", "--http-port",
-                                     std::to_string(ports.back()), "--http-host", "127.0.0.1"},
-                                    log(i)));
+    std::vector<std::string> argv{exe.string(),  "worker",      "--role",
+                                  "bench",       "--http-port", std::to_string(ports.back()),
+                                  "--http-host", "127.0.0.1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    procs_.push_back(testing::child_process::spawn(argv, log(i)));
   }
   for (int i = 0; i < count; ++i) {
     auto up = testing::wait_until(

@@ -27,8 +27,9 @@ public:
   /// own directory, and waits until every one answers /ready and the role's consumer has pull
   /// requests waiting. SMITH_* variables of our environment are not passed on, so the workers
   /// run at their defaults whatever the shell that started us has set.
+  /// `extra` goes after the worker's own flags (a --handler-process for Python handlers).
   smith_workers(const std::string& smith, const std::string& url, int count,
-                const transport::connection& conn);
+                const transport::connection& conn, const std::vector<std::string>& extra = {});
 
   /// SIGTERM: each worker drains and exits (SIGKILL if it takes over 30 s).
   ~smith_workers();

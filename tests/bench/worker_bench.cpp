@@ -50,7 +50,10 @@ constexpr const char* usage =
   "  --rounds R       rounds per measurement; medians are quoted (default 3)\n"
   "  --workers LIST   worker processes on the one role to measure (default 1,2,4); the\n"
   "                   comparison with the baselines always uses one\n"
-  "  --json PATH      append one JSON object per measurement to PATH";
+  "  --json PATH      append one JSON object per measurement to PATH\n"
+  "  --handler-process CMD  the workers run their tasks in handler processes of CMD (system\n"
+  "                   \"smith_python\" for a Python echo handler), without the nats.c\n"
+  "                   baselines; --workers defaults to 1";
 
 struct args {
   int tasks = 50'000;
@@ -58,6 +61,8 @@ struct args {
   std::vector<int> workers{1, 2, 4};
   std::string smith;
   std::string json;
+  std::string handler_process;
+  std::string system = "smith";
 };
 
 // What one round of smith measured.
@@ -141,8 +146,11 @@ struct group {
 // The JSON lines of this program; memory is per group, the largest worker's.
 class reporter {
 public:
-  explicit reporter(const std::string& path) : out_("worker_bench", path) {
+  reporter(const std::string& path, std::string system)
+    : system(std::move(system)), out_("worker_bench", path) {
   }
+
+  std::string system;
 
   void round(const std::string& system, const char* metric, double value, int round, int workers,
              std::optional<int> concurrency) {
@@ -150,9 +158,9 @@ public:
   }
 
   void memory(const group& g) {
-    out_.write({"smith", "rss_idle_kib", double(g.rss_idle_kib), std::nullopt, g.workers,
+    out_.write({system, "rss_idle_kib", double(g.rss_idle_kib), std::nullopt, g.workers,
                 g.concurrency, std::nullopt});
-    out_.write({"smith", "rss_load_kib", double(g.rss_load_kib), std::nullopt, g.workers,
+    out_.write({system, "rss_load_kib", double(g.rss_load_kib), std::nullopt, g.workers,
                 g.concurrency, std::nullopt});
   }
 
@@ -167,7 +175,10 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
   static int baseline_round = 0; // the baselines' ids differ in every call too
   group g;
   g.workers = count;
-  smith_workers w{a.smith, url, count, c.conn()};
+  std::vector<std::string> extra;
+  if (!a.handler_process.empty())
+    extra = {"--handler-process", a.handler_process};
+  smith_workers w{a.smith, url, count, c.conn(), extra};
   g.concurrency = smith_workers::concurrency(c.conn());
   g.rss_idle_kib = w.max_status_kib("VmRSS");
   std::vector<double> raw;
@@ -181,8 +192,8 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
     }
     auto s = c.run(w, a.tasks);
     g.tasks_per_s.push_back(s.tasks_per_s);
-    rep.round("smith", "tasks_per_s", s.tasks_per_s, r, count, g.concurrency);
-    rep.round("smith", "cpu_s_per_1k", s.cpu_s_per_1k, r, count, g.concurrency);
+    rep.round(rep.system, "tasks_per_s", s.tasks_per_s, r, count, g.concurrency);
+    rep.round(rep.system, "cpu_s_per_1k", s.cpu_s_per_1k, r, count, g.concurrency);
     if (baselines)
       std::printf("  round %d: raw %8.0f tasks/s, like_for_like %8.0f tasks/s, smith %8.0f "
                   "tasks/s, smith CPU %.3f s per 1k tasks\n",
@@ -223,6 +234,8 @@ args parse(int argc, char** argv) {
       a.smith = next();
     else if (k == "--json")
       a.json = next();
+    else if (k == "--handler-process")
+      a.handler_process = next();
     else if (k == "--help" || k == "-h") {
       std::puts(usage);
       std::exit(0);
@@ -231,6 +244,11 @@ args parse(int argc, char** argv) {
   }
   if (a.smith.empty())
     die(std::string{"--smith is required\n"} + usage);
+  if (!a.handler_process.empty()) {
+    a.system = "smith_python";
+    if (std::find(argv + 1, argv + argc, std::string_view{"--workers"}) == argv + argc)
+      a.workers = {1};
+  }
   return a;
 }
 
@@ -241,10 +259,11 @@ int main(int argc, char** argv) {
   tp::library lib;
   smith::testing::nats_server server;
   client c{server.url()};
-  reporter rep{a.json};
-  std::printf("worker bench: %d echo tasks x %d rounds, 256 B payload, smith at default settings\n",
-              a.tasks, a.rounds);
-  auto one = measure(a, server.url(), c, rep, 1, true);
+  reporter rep{a.json, a.system};
+  std::printf("worker bench: %d echo tasks x %d rounds, 256 B payload, %s at default settings%s\n",
+              a.tasks, a.rounds, a.system.c_str(),
+              a.handler_process.empty() ? "" : (", handlers: " + a.handler_process).c_str());
+  auto one = measure(a, server.url(), c, rep, 1, a.handler_process.empty());
   std::vector<group> groups;
   for (int n : a.workers)
     groups.push_back(n == 1 ? one : measure(a, server.url(), c, rep, n, false));
