@@ -81,8 +81,8 @@ void live_child::stop() const {
 std::string live_child::reap() {
   if (reaped_)
     return "reaped";
-  reaped_ = true;
   auto status = detail::reap(pid_);
+  reaped_ = true;
   if (!status)
     return "ended (reaped elsewhere)";
   if (WIFEXITED(*status))

@@ -6,6 +6,7 @@
 #include "actors/handlers/child_runner.hpp"
 #include "actors/handlers/child_support.hpp"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,7 +55,7 @@ private:
   detail::unique_fd out_;
   detail::unique_fd err_;
   pid_t pid_ = 0;
-  bool reaped_ = false;
+  std::atomic<bool> reaped_{false}; ///< read by stop() from any thread
 };
 
 } // namespace smith::actors::handlers

@@ -242,6 +242,7 @@ std::string process_pool::serve(std::size_t slot) {
     err_line.clear();
   };
   bool out_open = true;
+  bool err_open = true;
   while (why.empty()) {
     auto now = clock_type::now();
     if (!said_hello && now >= hello_by) {
@@ -264,13 +265,16 @@ std::string process_pool::serve(std::size_t slot) {
       why = stopping_ ? "" : "closed its stdout";
       break;
     }
+    // A closed stderr is polled no more (-1 is skipped): it would wake poll() at once forever.
     std::array<pollfd, 2> fds{pollfd{p->child->stdout_fd(), POLLIN, 0},
-                              pollfd{p->child->stderr_fd(), POLLIN, 0}};
+                              pollfd{err_open ? p->child->stderr_fd() : -1, POLLIN, 0}};
     if (::poll(fds.data(), fds.size(), 50) <= 0)
       continue;
     std::array<char, 65536> buf; // uninitialised on purpose: read() fills it
     if (fds[1].revents != 0) {
       auto n = ::read(p->child->stderr_fd(), buf.data(), buf.size());
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        err_open = false;
       for (ssize_t i = 0; i < n; ++i) {
         if (buf[static_cast<std::size_t>(i)] == '\n')
           flush_line();
@@ -331,10 +335,12 @@ std::vector<std::string> handler_command(std::string_view command, std::string_v
   if (argv.empty())
     throw std::invalid_argument("the handler process command is empty");
   auto runnable = [](const std::filesystem::path& p) {
-    return std::filesystem::is_regular_file(p) && ::access(p.c_str(), X_OK) == 0;
+    std::error_code ec; // a directory we may not enter is no match, not an error
+    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
   };
   if (argv[0].find('/') != std::string::npos) {
-    program = std::filesystem::absolute(argv[0]).string();
+    std::error_code ec;
+    program = std::filesystem::absolute(argv[0], ec).string();
     if (!runnable(program))
       throw std::invalid_argument("the handler process program " + argv[0]
                                   + " is not an executable file");

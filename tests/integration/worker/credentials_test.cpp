@@ -147,3 +147,54 @@ TEST_CASE("a program the worker runs cannot find the credentials given as text")
   CHECK(stdout_text.find("read-fd") == std::string::npos);
   CHECK(stderr_text.find("Permission denied") != std::string::npos);
 }
+
+TEST_CASE("a handler process cannot find the credentials either; a file is refused beside it") {
+  const char* py = std::getenv("PROMETHEUS_PYTHON");
+  const char* sdk = std::getenv("PYTHON_SDK_DIR");
+  const char* handlers = std::getenv("PY_HANDLERS");
+  REQUIRE_MESSAGE((py != nullptr && sdk != nullptr && handlers != nullptr),
+                  "PROMETHEUS_PYTHON, PYTHON_SDK_DIR and PY_HANDLERS: run through meson test");
+  operator_fixture f;
+  // As nobody (worker_command), the test venv's python may sit below a home it cannot enter:
+  // the system's python3 runs the handlers, with the venv's packages (msgpack) on its path.
+  auto venv_packages = std::filesystem::path{py}.parent_path().parent_path() / "lib";
+  std::string site;
+  for (const auto& e : std::filesystem::directory_iterator{venv_packages})
+    site = (e.path() / "site-packages").string();
+  auto command = std::string{"/usr/bin/python3 "} + handlers;
+  worker_process refused{f.server.url(),
+                         f.dir,
+                         {"--handler-process", command},
+                         {{"SMITH_NATS_CREDS", (fixtures() / "user.creds").string()}}};
+  REQUIRE(wait_until([&] { return !refused.process.running(); }, 20s));
+  CHECK(refused.process.describe_exit() == "exited with status 2");
+  CHECK_MESSAGE(refused.log_text().find("handler processes could read this file")
+                  != std::string::npos,
+                refused.log_text());
+
+  auto seed = user_seed(f.creds);
+  worker_process w{
+    f.server.url(),
+    f.dir,
+    {"--concurrency", "1", "--handler-process", command},
+    {{"SMITH_NATS_CREDS_DATA", f.creds}, {"PYTHONPATH", std::string{sdk} + ":" + site}},
+    worker_command()};
+  REQUIRE_MESSAGE(w.wait_ready(), w.log_text());
+  auto task = task_of("snoop-py", "snoop", "");
+  must(f.pub->publish(must(tp::task_message(tp::wire::subjects{f.topo.prefix}, "test", task)), 5s));
+  REQUIRE_MESSAGE(wait_until([&] { return f.results->get("snoop-py").has_value(); }, 30s),
+                  w.log_text());
+  auto r = *f.results->get("snoop-py");
+  REQUIRE_MESSAGE(r.ok, r.error.value_or("") << w.log_text());
+  auto out = json::parse(r.output);
+  INFO(out.dump(2));
+  auto own = out["own_env"].get<std::string>();
+  CHECK(own.find("SMITH_HANDLER_PROTOCOL=1") != std::string::npos); // it read its own
+  CHECK(own.find("SMITH_NATS") == std::string::npos);
+  CHECK(out["worker"].get<int>() > 1);
+  auto found = out["found"].dump();
+  CHECK(found.find(seed) == std::string::npos);
+  CHECK(found.find("NATS USER JWT") == std::string::npos);
+  CHECK(out["found"].empty());
+  CHECK(out["errors"].dump().find("Permission denied") != std::string::npos);
+}

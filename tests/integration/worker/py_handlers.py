@@ -38,6 +38,31 @@ def nap(ctx: Context) -> str:
     return f"slept {ms} ms"
 
 
+@mistersmith.handler("snoop")
+def snoop(ctx: Context) -> dict[str, object]:
+    # What a handler can read of its own environment, and of its keeper's and the worker's
+    # environments and open files (credentials_test.cpp: none of the secrets).
+    own = open("/proc/self/environ", "rb").read().decode(errors="replace")
+    keeper = os.getppid()
+    with open(f"/proc/{keeper}/stat") as stat:
+        worker = int(stat.read().rsplit(")", 1)[1].split()[1])
+    found: list[str] = []
+    errors: list[str] = []
+    for pid in (keeper, worker):
+        try:
+            found.append(open(f"/proc/{pid}/environ", "rb").read().decode(errors="replace"))
+        except OSError as e:
+            errors.append(str(e))
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                path = f"/proc/{pid}/fd/{fd}"
+                if os.path.isfile(path):
+                    found.append(open(path, "rb").read().decode(errors="replace"))
+        except OSError as e:
+            errors.append(str(e))
+    return {"own_env": own, "worker": worker, "found": found, "errors": errors}
+
+
 @mistersmith.handler("reject")
 def reject(ctx: Context) -> None:
     raise Fail("no such thing", error_type="bad_input")
