@@ -56,7 +56,15 @@ json task_service::dlq_requeue(std::uint64_t seq) {
     throw api_error(409, "not_requeueable",
                     "the original task of dead letter " + std::to_string(seq) + " does not decode ("
                       + t.error().message() + "); it can only be deleted");
-  // The attempts so far go with it, so handlers and results count every attempt.
+  // The attempts so far go with it, so handlers and results count every attempt. A task that
+  // already carries the most meta entries a reader takes would not decode with one more.
+  if (!t->meta.contains("prior_attempts")
+      && t->meta.size() >= tp::wire::decode_limits{}.max_meta_entries)
+    throw api_error(409, "not_requeueable",
+                    "the original task of dead letter " + std::to_string(seq) + " carries "
+                      + std::to_string(t->meta.size())
+                      + " meta entries, the most a task may have, and a requeue adds "
+                        "prior_attempts; submit it again with fewer, or delete the letter");
   t->meta["prior_attempts"] = std::to_string(d->attempts);
   auto out = tp::task_message(names_, d->role, *t);
   if (!out)

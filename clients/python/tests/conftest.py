@@ -16,6 +16,8 @@ from typing import Any
 import msgpack  # type: ignore[import-untyped]
 import pytest
 
+from smith_cluster import cluster  # noqa: F401  (the client tests' nats-server and workers)
+
 HERE = Path(__file__).resolve().parent
 PACKAGE_ROOT = HERE.parent
 SAMPLE_HANDLERS = HERE / "sample_handlers.py"

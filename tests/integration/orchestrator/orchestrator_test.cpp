@@ -354,3 +354,33 @@ TEST_CASE("the API token can come from SMITH_API_TOKEN_FILE, without its line br
   CHECK(o.request("GET", "/v1/queues", {}, "from-a-file")->status == 200);
   CHECK(o.request("GET", "/v1/queues")->status == 401); // the harness's usual token
 }
+
+TEST_CASE("a dead task with the most meta entries is not requeued: one more would not decode") {
+  fixture f;
+  orchestrator_process o{f.s.server.url(), f.dir};
+  REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
+  auto t = task_of("full-meta", "echo", "x");
+  for (int i = 0; i < 64; ++i)
+    t.meta["k" + std::to_string(i)] = "v";
+  tp::wire::dead_letter d{"full-meta",
+                          "test",
+                          "echo",
+                          "MaxDeliver reached",
+                          3,
+                          "smith.task.test.echo.full-meta",
+                          1,
+                          1'700'000'000'000,
+                          tp::wire::encode(t)};
+  auto pub = must(tp::publisher::create(f.s.conn, {}));
+  must(pub->publish({tp::wire::subjects{"smith"}.dlq("test", "echo"), tp::wire::encode(d), "", {}},
+                    5s));
+  auto refused = o.request("POST", "/v1/dlq/1/requeue");
+  REQUIRE(refused);
+  CHECK(refused->status == 409);
+  CHECK(json::parse(refused->body)["error"] == "not_requeueable");
+  CHECK(json::parse(refused->body)["detail"].get<std::string>().find("64 meta entries")
+        != std::string::npos);
+  // Refused, it changed nothing: the letter is there, no task was queued.
+  CHECK(stream_msgs(*f.s.conn, "SMITH_DLQ") == 1);
+  CHECK(stream_msgs(*f.s.conn, "SMITH_TASKS") == 0);
+}
