@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <csignal>
 #include <system_error>
 #include <utility>
 
