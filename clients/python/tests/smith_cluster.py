@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -24,8 +25,8 @@ import mistersmith
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_NATS_SERVER = REPO / ".nats-server" / "bin" / "nats-server"
-ROLES = ("test", "later", "idle")  # test: a worker all along; later: one started by a test;
-#                                    idle: never a worker, so its tasks stay queued
+ROLES = ("test", "later", "idle", "py")  # test: a worker all along; later: one started by a
+#   test; idle: never a worker, so its tasks stay queued; py: a worker with Python handlers
 START_TIMEOUT = 15.0
 T = TypeVar("T")
 
@@ -102,6 +103,19 @@ class Cluster:
         proc = self._spawn([str(self.smith_bin), "worker", "--role", role, "--http-port", "0",
                             "--http-host", "127.0.0.1", "--concurrency", "8",
                             "--drain-timeout", "1s"], log, self.env)
+        await self._until_pulling(role, proc, log)
+        return proc
+
+    async def start_handler_worker(self, role: str, module: Path) -> subprocess.Popen[bytes]:
+        """A ``smith worker`` of ``role`` whose handlers are ``module``, run by this Python in
+        handler processes (docs/HANDLER-PROTOCOL.md), with this checkout's SDK on its path."""
+        log = self.root / f"worker-{role}-{len(self._procs)}.log"
+        path = os.pathsep.join(p for p in (str(REPO / "clients" / "python"),
+                                           os.environ.get("PYTHONPATH", "")) if p)
+        proc = self._spawn([str(self.smith_bin), "worker", "--role", role, "--http-port", "0",
+                            "--http-host", "127.0.0.1", "--concurrency", "4",
+                            "--handler-process", f"{sys.executable} {module}"],
+                           log, {**self.env, "PYTHONPATH": path})
         await self._until_pulling(role, proc, log)
         return proc
 
