@@ -130,6 +130,24 @@ TEST_CASE("cancel and deadline reach a Python handler") {
   CHECK(r->status == "cancelled");
   CHECK(std::chrono::steady_clock::now() - started < 10s); // the handler stopped, not slept on
 
+  // A handler that ignores its cancel: its process is killed after the grace (5 s), the task
+  // ends cancelled, and a new process takes the next task.
+  f.publish("stubborn-1", "stubborn", R"({"ms": 60000})");
+  REQUIRE(
+    wait_until([&] { return w.log_text().find("stubborn started") != std::string::npos; }, 20s));
+  auto stubborn_at = std::chrono::steady_clock::now();
+  CHECK(smith_cli(f, {"cancel", "stubborn-1"}).exit_code == 0);
+  REQUIRE(wait_until(
+    [&] { return w.log_text().find("\"task_id\":\"stubborn-1\"") != std::string::npos; }, 20s));
+  auto waited = std::chrono::steady_clock::now() - stubborn_at;
+  CHECK(waited >= 4s); // it had its grace
+  CHECK(waited < 15s); // and no more: not its 60 s
+  CHECK(w.log_text().find("handler process ended") != std::string::npos);
+  f.publish("after-1", "echo", "still served");
+  auto after = result_of(f, "after-1", 20s);
+  REQUIRE(after);
+  CHECK(after->output == "still served");
+
   auto late = smith_cli(f, {"submit", "--role", "test", "--type", "nap", "--payload",
                             R"({"ms": 30000})", "--deadline", "1s", "--wait", "--json"});
   INFO(late.out << late.err);

@@ -63,6 +63,14 @@ def snoop(ctx: Context) -> dict[str, object]:
     return {"own_env": own, "worker": worker, "found": found, "errors": errors}
 
 
+@mistersmith.handler("stubborn")
+def stubborn(ctx: Context) -> str:
+    # Ignores its cancel: the worker kills its process after the grace period.
+    ctx.log.info("stubborn started")
+    time.sleep(ctx.json()["ms"] / 1000)
+    return "finished anyway"
+
+
 @mistersmith.handler("reject")
 def reject(ctx: Context) -> None:
     raise Fail("no such thing", error_type="bad_input")
