@@ -143,9 +143,9 @@ mcp_response mcp_protocol::call_tool(const json& id, const json& params, bool mo
       token = *tk;
   auto cancelled =
     call_key.empty() ? std::make_shared<std::atomic<bool>>(false) : start_call(call_key);
-  auto work = [this, t, id, modern, call_key, arguments, task_id, wait_for, task,
-               cancelled](const std::function<void(double, const std::string&)>& progress,
-                          const std::function<bool()>& stop) {
+  auto work = [this, t, id, modern, call_key, arguments, task_id, wait_for,
+               task](const std::function<void(double, const std::string&)>& progress,
+                     const std::function<bool()>& stop) {
     auto o = runner_.run(*t, arguments, task_id, progress, stop, wait_for);
     if (!call_key.empty())
       end_call(call_key);
