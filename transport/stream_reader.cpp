@@ -17,6 +17,9 @@ namespace {
 constexpr int js_no_message_found = 10037;
 // JSStreamMsgDeleteFailedF: a delete the server could not do (also: no such message).
 constexpr int js_delete_failed = 10057;
+// JSSequenceNotFoundErrF: "sequence N not found", a delete of a sequence the stream no longer
+// holds (seen once it is empty).
+constexpr int js_sequence_not_found = 10043;
 
 std::uint64_t header_number(natsMsg* m, const char* key) {
   const char* v = nullptr;
@@ -164,7 +167,7 @@ expected<bool> delete_message(const connection& conn, const std::string& stream,
                               std::uint64_t seq) {
   jsErrCode jerr = static_cast<jsErrCode>(0);
   auto st = js_DeleteMsg(conn.jetstream(), stream.c_str(), seq, nullptr, &jerr);
-  if (st == NATS_NOT_FOUND || jerr == js_no_message_found)
+  if (st == NATS_NOT_FOUND || jerr == js_no_message_found || jerr == js_sequence_not_found)
     return false;
   // The server reports a missing message as a failed delete (10057) with the reason in text;
   // a second look tells "already gone" from a real failure.

@@ -1,4 +1,5 @@
 #include "harness.hpp"
+#include "transport/stream_reader.hpp"
 
 using namespace smith::testing;
 using tp::applied;
@@ -140,4 +141,23 @@ TEST_CASE("the tasks stream holds message schedules; a queue cap, which excludes
   CHECK(capped.find("\"allow_msg_schedules\":true") == std::string::npos);
   CHECK(capped.find("\"discard\":\"new\"") != std::string::npos);
   CHECK(capped.find("\"max_msgs\":50") != std::string::npos);
+}
+
+TEST_CASE("deleting a message that is gone says so, whatever the server's error for it") {
+  nats_server server;
+  auto conn = connect_to(server.url());
+  auto cfg = test_topology();
+  must(tp::apply(*conn, tp::declare(cfg)));
+  tp::wire::subjects names{cfg.prefix};
+  const auto stream = names.dlq_stream();
+  for (int i = 0; i < 3; ++i)
+    must(tp::publish(*conn, {names.dlq("test", "echo"), "x", {}, {}}, 5s));
+  CHECK(must(tp::delete_message(*conn, stream, 1)));
+  CHECK(must(tp::delete_message(*conn, stream, 3)));
+  // The last sequence again: the server answers 10043 "sequence 3 not found"; a middle one
+  // and one past the end: 10057 with a reason in text. Each is "not there", not a failure.
+  CHECK_FALSE(must(tp::delete_message(*conn, stream, 3)));
+  CHECK(must(tp::delete_message(*conn, stream, 2)));
+  CHECK_FALSE(must(tp::delete_message(*conn, stream, 2)));
+  CHECK_FALSE(must(tp::delete_message(*conn, stream, 5)));
 }
