@@ -17,9 +17,10 @@ class nats_port final : public dispatcher_port {
 public:
   nats_port(std::shared_ptr<transport::connection> conn, std::unique_ptr<transport::publisher> pub,
             std::unique_ptr<transport::ack_confirmations> confirms,
-            std::unique_ptr<transport::subscription> cancels)
+            std::unique_ptr<transport::subscription> cancels,
+            std::unique_ptr<transport::subscription> pings)
     : conn_(std::move(conn)), pub_(std::move(pub)), confirms_(std::move(confirms)),
-      cancels_(std::move(cancels)) {
+      cancels_(std::move(cancels)), pings_(std::move(pings)) {
   }
 
   void start_fetching(std::unique_ptr<fetcher> f) {
@@ -63,6 +64,7 @@ private:
   std::unique_ptr<transport::publisher> pub_;
   std::unique_ptr<transport::ack_confirmations> confirms_;
   std::unique_ptr<transport::subscription> cancels_;
+  std::unique_ptr<transport::subscription> pings_;
   std::unique_ptr<fetcher> fetch_;
 };
 
@@ -128,8 +130,22 @@ void try_bind(dispatcher_actor* self) {
     self->delayed_send(self, milliseconds{1000}, bind_atom::value);
     return;
   }
+  // Task pings (<prefix>.ping.task.<id>): one wildcard subscription, answered from the
+  // in-flight table by the worker that runs the task; the others stay silent. Without it status
+  // in the CLI's direct mode lacks worker and progress: a warning, not a reason to stop.
+  auto ping_prefix = st.cfg.names.prefix() + ".ping.task.";
+  auto pings = transport::subscription::create(
+    st.cfg.conn, ping_prefix + "*", [weak, n = ping_prefix.size()](auto& m) {
+      if (m.reply.empty() || m.subject.size() <= n)
+        return;
+      if (auto a = caf::actor_cast<caf::actor>(weak))
+        caf::anon_send(a, task_ping_atom::value, std::string{m.subject.substr(n)},
+                       std::string{m.reply});
+    });
+  if (!pings)
+    SMITH_LOG(log(), warn, "cannot answer task pings", {"error", pings.error().message()});
   auto port = std::make_shared<nats_port>(st.cfg.conn, std::move(*pub), std::move(*confirms),
-                                          std::move(*cancels));
+                                          std::move(*cancels), pings ? std::move(*pings) : nullptr);
   port->start_fetching(std::make_unique<fetcher>(
     std::move(*consumer), caf::actor_cast<caf::actor>(self), st.cfg.fetch_expiry,
     [cfg = st.cfg](message_ptr m) { return screen(cfg, std::move(m)); }));
@@ -198,6 +214,11 @@ caf::behavior dispatcher_behavior(dispatcher_actor* self, dispatcher_config cfg)
     [self](tick_atom) { on_tick(self); },
     [self](announce_atom) { on_announce(self); },
     [self](cancel_atom, const std::string& id) { on_cancel(self, id); },
+    [self](progress_atom, std::uint64_t seq, std::uint32_t attempt, int percent,
+           const std::string& message) { on_progress(self, seq, attempt, percent, message); },
+    [self](task_ping_atom, const std::string& id, const std::string& reply) {
+      on_task_ping(self, id, reply);
+    },
     [self](deadline_atom, std::uint64_t seq) { on_deadline(self, seq); },
     [self](restore_atom, std::uint64_t seq) { on_restore(self, seq); },
     [self](drain_atom) {

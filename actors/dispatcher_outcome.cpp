@@ -69,7 +69,7 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
       transport::result_message(st.cfg.names, st.cfg.role, r, trace ? *trace : std::string_view{});
     // The results stream refuses a message over SMITH_MAX_MSG_BYTES (headers included): such
     // an output would fail to store on every attempt. It fails once, saying why.
-    constexpr std::size_t header_room = 1024;
+    const std::size_t header_room = 1024 + e.task->type.size();
     if (out.body.size() + header_room > st.cfg.limits.max_body_bytes) {
       r.ok = false;
       r.error = "the output of " + std::to_string(output.size())
@@ -86,6 +86,8 @@ void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const s
       out = transport::result_message(st.cfg.names, st.cfg.role, r,
                                       trace ? *trace : std::string_view{});
     }
+    // The type, so a list of finished tasks can say it without the task (docs/WIRE.md).
+    out.headers.emplace_back(transport::wire::headers::type, e.task->type);
     out.msg_id = transport::result_msg_id(seq);
     submit(std::move(out));
   }

@@ -42,7 +42,9 @@ struct entry {
   std::uint32_t prior_attempts = 0; // attempts before a requeue from the dead-letter stream
   std::optional<std::int64_t> deadline_ms;
   bool cancel_requested = false;
-  bool announced = false; // its `started` event went out
+  bool announced = false;     // its `started` event went out
+  std::optional<int> percent; // the handler's last progress, for task pings
+  std::string progress_message;
   phase ph = phase::running;
   then finally = then::ack;
   int stores_pending = 0;
@@ -183,5 +185,16 @@ void on_deadline(dispatcher_actor* self, std::uint64_t seq);
 
 /// A cancel notice for task `id`.
 void on_cancel(dispatcher_actor* self, const std::string& id);
+
+/// A handler's progress for the attempt at `seq` (`attempt` counts prior attempts too).
+void on_progress(dispatcher_actor* self, std::uint64_t seq, std::uint32_t attempt, int percent,
+                 const std::string& message);
+
+/// The status document of task `id` as the orchestrator shows a running task, when a worker
+/// of this dispatcher runs it: the answer to a task ping (docs/WIRE.md §1).
+std::optional<std::string> running_status(const dispatcher_state& st, std::string_view id);
+
+/// A task ping for `id`: answered on `reply` when the task runs here, else not at all.
+void on_task_ping(dispatcher_actor* self, const std::string& id, const std::string& reply);
 
 } // namespace smith::actors

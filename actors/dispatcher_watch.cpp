@@ -186,4 +186,43 @@ void on_cancel(dispatcher_actor* self, const std::string& id) {
     }
 }
 
+void on_progress(dispatcher_actor* self, std::uint64_t seq, std::uint32_t attempt, int percent,
+                 const std::string& message) {
+  auto it = self->state.inflight.find(seq);
+  if (it == self->state.inflight.end() || it->second.prior_attempts + it->second.attempt != attempt)
+    return; // the attempt is over: a late report
+  // As the orchestrator's tracker reads the event: a percent outside 0..100 reads as 0.
+  it->second.percent = percent >= 0 && percent <= 100 ? percent : 0;
+  it->second.progress_message = message;
+}
+
+std::optional<std::string> running_status(const dispatcher_state& st, std::string_view id) {
+  for (const auto& [seq, e] : st.inflight) {
+    // Only attempts a worker took (a delivery ended before any handler ran never ran), and not
+    // once the result is stored (settling): status reads it then.
+    if (!e.task || !e.worker || e.ph == entry::phase::settling || e.task->id != id)
+      continue;
+    nlohmann::json doc{{"id", e.task->id},
+                       {"state", "running"},
+                       {"role", st.cfg.role},
+                       {"type", e.task->type},
+                       {"worker", st.cfg.worker_name},
+                       {"attempts", e.prior_attempts + e.attempt},
+                       {"started_ms", e.started_ms}};
+    if (e.percent)
+      doc["progress"] = {{"percent", *e.percent}, {"message", e.progress_message}};
+    // A handler's message may hold any bytes: non-UTF-8 ones go out as U+FFFD, as in events.
+    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return std::nullopt;
+}
+
+void on_task_ping(dispatcher_actor* self, const std::string& id, const std::string& reply) {
+  auto& st = self->state;
+  if (reply.empty() || !st.port)
+    return;
+  if (auto body = running_status(st, id))
+    st.port->announce(reply, *body);
+}
+
 } // namespace smith::actors

@@ -46,6 +46,12 @@ using announce_atom = caf::atom_constant<caf::atom("announce")>;
 using bind_atom = caf::atom_constant<caf::atom("bind")>;
 /// cancel notice → dispatcher: stop task <id> if it runs here, never start it if it comes.
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+/// worker → dispatcher: a handler reported progress (seq, attempt, percent, message); kept in
+/// the in-flight table for task pings.
+using progress_atom = caf::atom_constant<caf::atom("progress")>;
+/// task ping (<prefix>.ping.task.<id>) → dispatcher: answer on the reply subject if task <id>
+/// runs here.
+using task_ping_atom = caf::atom_constant<caf::atom("taskping")>;
 /// The key under which the dispatcher registers itself, so restarted workers find it.
 using dispatcher_atom = caf::atom_constant<caf::atom("dispatch")>;
 

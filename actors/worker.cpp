@@ -9,13 +9,18 @@ namespace smith::actors {
 namespace {
 
 // Runs one job with its handler; a throw becomes a failed attempt marked handler_threw.
-job_done run_job(const worker_config& cfg, const job& j) {
+// Progress goes to the task's subscribers and to the dispatcher, which answers task pings with
+// it (only handlers that report progress pay for it).
+job_done run_job(caf::actor_system& sys, const worker_config& cfg, const job& j) {
   job_done done;
   done.seq = j.seq;
   const auto& t = *j.task;
-  task_context ctx{t, j.attempt, *j.cancelled, [&cfg, &t](int pct, std::string_view msg) {
+  task_context ctx{t, j.attempt, *j.cancelled, [&sys, &cfg, &t, &j](int pct, std::string_view msg) {
                      if (cfg.progress)
                        cfg.progress(t.id, pct, msg);
+                     if (auto d = sys.registry().get(dispatcher_atom::value))
+                       caf::anon_send(caf::actor_cast<caf::actor>(d), progress_atom::value, j.seq,
+                                      j.attempt, pct, std::string{msg});
                    }};
   const auto* entry = cfg.registry->find(t.type);
   if (entry == nullptr) {
@@ -39,9 +44,9 @@ job_done run_job(const worker_config& cfg, const job& j) {
 
 // A blocking handler's thread: the worker hands it the job and waits for the answer, so the
 // worker itself stays on CAF's scheduler. Linked to its worker: they live and die together.
-caf::behavior runner_behavior(caf::event_based_actor*, const worker_config& cfg) {
+caf::behavior runner_behavior(caf::event_based_actor* self, const worker_config& cfg) {
   return {
-    [cfg](run_atom, const job& j) -> job_done { return run_job(cfg, j); },
+    [self, cfg](run_atom, const job& j) -> job_done { return run_job(self->system(), cfg, j); },
   };
 }
 
@@ -77,7 +82,7 @@ caf::behavior worker_behavior(worker_actor* self, const worker_config& cfg) {
     [self, cfg](run_atom, const job& j) {
       const auto* entry = cfg.registry->find(j.task->type);
       if (entry == nullptr || !entry->options.blocking) {
-        report(self, run_job(cfg, j));
+        report(self, run_job(self->system(), cfg, j));
         return;
       }
       auto& runner = self->state.runner;

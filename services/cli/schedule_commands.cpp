@@ -12,19 +12,20 @@ struct schedule_options {
 };
 
 void print_schedule(const json& s) {
-  std::printf("%-12s %s\n", "name", s.value("name", "").c_str());
-  std::printf("%-12s %s\n", "role", s.value("role", "").c_str());
-  std::printf("%-12s %s\n", "type", s.value("type", "").c_str());
-  std::printf("%-12s %s\n", "schedule", s.value("schedule", "").c_str());
+  std::printf("%-12s %s\n", "name", escape_text(s.value("name", "")).c_str());
+  std::printf("%-12s %s\n", "role", escape_text(s.value("role", "")).c_str());
+  std::printf("%-12s %s\n", "type", escape_text(s.value("type", "")).c_str());
+  std::printf("%-12s %s\n", "schedule", escape_text(s.value("schedule", "")).c_str());
   if (s.contains("time_zone"))
-    std::printf("%-12s %s\n", "time_zone", s.value("time_zone", "").c_str());
+    std::printf("%-12s %s\n", "time_zone", escape_text(s.value("time_zone", "")).c_str());
   if (s.contains("next_due"))
-    std::printf("%-12s %s\n", "next_due", s.value("next_due", "").c_str());
+    std::printf("%-12s %s\n", "next_due", escape_text(s.value("next_due", "")).c_str());
   if (!s.contains("last_tasks"))
     return;
   std::printf("%-12s %zu\n", "last_tasks", s["last_tasks"].size());
   for (const auto& t : s["last_tasks"])
-    std::printf("  %-40s %s\n", t.value("id", "").c_str(), t.value("state", "").c_str());
+    std::printf("  %-40s %s\n", escape_text(t.value("id", "")).c_str(),
+                escape_text(t.value("state", "")).c_str());
 }
 
 } // namespace
@@ -44,6 +45,10 @@ void add_schedule(CLI::App& app) {
   create->add_option("--time-zone", so->time_zone, "IANA time zone of --cron (default UTC)");
   create->add_option("--payload", so->payload, "The tasks' payload, JSON");
   add_client_options(create, co);
+  create->footer(
+    example("  smith schedule create heartbeat --role execute --type echo --every 30s\n"
+            "  smith schedule create nightly --role execute --type echo --cron \"0 30 2 * "
+            "* *\" --time-zone Europe/Amsterdam"));
   create->callback([co, so] {
     run([&] {
       json req{{"name", so->name}, {"role", so->role}, {"type", so->type}};
@@ -61,9 +66,10 @@ void add_schedule(CLI::App& app) {
       }
       client c{*co};
       auto r = c.call("POST", "/v1/schedules", req);
-      std::printf("%s\n", co->json_out
-                            ? r.dump().c_str()
-                            : (r.value("name", "") + " " + r.value("schedule", "")).c_str());
+      std::printf("%s\n",
+                  co->json_out
+                    ? r.dump().c_str()
+                    : escape_text(r.value("name", "") + " " + r.value("schedule", "")).c_str());
       return exit_ok;
     });
   });
@@ -71,6 +77,7 @@ void add_schedule(CLI::App& app) {
   auto lo = std::make_shared<client_options>();
   auto* list = sched->add_subcommand("list", "List the recurring schedules");
   add_client_options(list, lo);
+  list->footer(example("  smith schedule list --json"));
   list->callback([lo] {
     run([&] {
       client c{*lo};
@@ -81,10 +88,12 @@ void add_schedule(CLI::App& app) {
       }
       std::printf("%-24s %-12s %-12s %s\n", "NAME", "ROLE", "TYPE", "SCHEDULE");
       for (const auto& s : r["schedules"])
-        std::printf("%-24s %-12s %-12s %s%s\n", s.value("name", "").c_str(),
-                    s.value("role", "").c_str(), s.value("type", "").c_str(),
-                    s.value("schedule", "").c_str(),
-                    s.contains("time_zone") ? (" (" + s.value("time_zone", "") + ")").c_str() : "");
+        std::printf(
+          "%-24s %-12s %-12s %s%s\n", escape_text(s.value("name", "")).c_str(),
+          escape_text(s.value("role", "")).c_str(), escape_text(s.value("type", "")).c_str(),
+          escape_text(s.value("schedule", "")).c_str(),
+          s.contains("time_zone") ? escape_text(" (" + s.value("time_zone", "") + ")").c_str()
+                                  : "");
       return exit_ok;
     });
   });
@@ -94,6 +103,7 @@ void add_schedule(CLI::App& app) {
   auto* show = sched->add_subcommand("show", "A schedule, its next due time, its last tasks");
   show->add_option("name", *shown, "Schedule name")->required();
   add_client_options(show, wo);
+  show->footer(example("  smith schedule show heartbeat"));
   show->callback([wo, shown] {
     run([&] {
       client c{*wo};
@@ -111,11 +121,13 @@ void add_schedule(CLI::App& app) {
   auto* del = sched->add_subcommand("delete", "Delete a schedule: it fires no more");
   del->add_option("name", *gone, "Schedule name")->required();
   add_client_options(del, xo);
+  del->footer(example("  smith schedule delete heartbeat"));
   del->callback([xo, gone] {
     run([&] {
       client c{*xo};
       auto r = c.call("DELETE", "/v1/schedules/" + *gone);
-      std::printf("%s\n", xo->json_out ? r.dump().c_str() : (*gone + " deleted").c_str());
+      std::printf("%s\n",
+                  xo->json_out ? r.dump().c_str() : escape_text(*gone + " deleted").c_str());
       return exit_ok;
     });
   });

@@ -9,6 +9,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <thread>
+
+#include <unistd.h>
 
 namespace smith::services::cli {
 
@@ -23,51 +26,107 @@ struct submit_options {
   int count = 1;
 };
 
-// --count N: submits N tasks, and with --wait follows them all to a summary by state.
+// A live count on a terminal's stderr, redrawn in place ("12/100 done: 11 succeeded, 1 dead");
+// the lines of the command's answer go out between two redraws.
+class counter_line {
+public:
+  explicit counter_line(bool on) : on_(on) {
+  }
+
+  void show(const std::string& text) {
+    if (!on_)
+      return;
+    std::fprintf(stderr, "\r%-*s", static_cast<int>(width_), text.c_str());
+    width_ = std::max(width_, text.size());
+    std::fflush(stderr);
+  }
+
+  void clear() {
+    if (on_ && width_ > 0)
+      std::fprintf(stderr, "\r%-*s\r", static_cast<int>(width_), "");
+  }
+
+private:
+  bool on_;
+  std::size_t width_ = 0;
+};
+
+std::string by_state_text(const std::map<std::string, int>& by_state) {
+  std::string states;
+  for (const auto& [k, v] : by_state)
+    states += (states.empty() ? "" : ", ") + std::to_string(v) + " " + k;
+  return states;
+}
+
+// --count N: submits N tasks (one line each: the id, or with --json the answer), and with
+// --wait follows them all: one line per task as it ends, then a summary by state.
 int submit_many(client& c, const client_options& co, const submit_options& so, json req) {
   auto started = std::chrono::steady_clock::now();
+  counter_line counter{isatty(STDERR_FILENO) == 1};
+  auto total = std::to_string(so.count);
   std::vector<std::string> ids;
   for (int i = 0; i < so.count; ++i) {
     if (!so.id.empty())
       req["id"] = so.id + "-" + std::to_string(i);
-    ids.push_back(c.call("POST", "/v1/tasks", req)["id"].get<std::string>());
+    auto ack = c.call("POST", "/v1/tasks", req);
+    ids.push_back(ack.at("id").get<std::string>());
+    if (!so.wait) {
+      counter.clear();
+      std::printf("%s\n", co.json_out ? ack.dump().c_str() : escape_text(ids.back()).c_str());
+    }
+    counter.show("submitted " + std::to_string(i + 1) + "/" + total);
   }
   if (!so.wait) {
-    for (const auto& id : ids)
-      std::printf("%s\n", id.c_str());
+    counter.clear();
     return exit_ok;
   }
   auto timeout = duration_flag("--timeout", so.timeout);
   std::map<std::string, int> by_state;
   std::vector<std::string> open = ids;
+  std::size_t done = 0;
+  counter.show("0/" + total + " done");
   while (!open.empty()) {
     std::vector<std::string> still;
     for (const auto& id : open) {
-      auto state = c.call("GET", "/v1/tasks/" + id).value("state", "");
-      if (final_state(state))
-        ++by_state[state];
-      else
+      auto s = c.call("GET", "/v1/tasks/" + id);
+      auto state = s.value("state", "");
+      if (!final_state(state)) {
         still.push_back(id);
+        continue;
+      }
+      ++by_state[state];
+      ++done;
+      if (!co.json_out) {
+        counter.clear();
+        std::string line = id;
+        line += ' ';
+        line += state;
+        if (state != "succeeded")
+          line.append(": ").append(s.value("error", ""));
+        std::printf("%s\n", escape_text(line).c_str());
+        std::fflush(stdout);
+      }
+      counter.show(std::to_string(done) + "/" + total + " done: " + by_state_text(by_state));
     }
     open.swap(still);
     if (open.empty())
       break;
-    if (timeout.count() > 0 && std::chrono::steady_clock::now() - started > timeout)
+    if (timeout.count() > 0 && std::chrono::steady_clock::now() - started > timeout) {
+      counter.clear();
       die(exit_timed_out,
           std::to_string(open.size()) + " tasks did not end within --timeout (they go on)");
+    }
     std::this_thread::sleep_for(100ms); // a poll interval, not a synchronisation
   }
+  counter.clear();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   json summary{{"tasks", ids.size()}, {"by_state", by_state}, {"seconds", secs}};
-  if (co.json_out) {
+  if (co.json_out)
     std::printf("%s\n", summary.dump().c_str());
-  } else {
-    std::string states;
-    for (const auto& [k, v] : by_state)
-      states += (states.empty() ? "" : ", ") + std::to_string(v) + " " + k;
-    std::printf("%zu tasks: %s in %.2f s (%.0f tasks/s)\n", ids.size(), states.c_str(), secs,
+  else
+    std::printf("%zu tasks: %s in %.2f s (%.0f tasks/s)\n", ids.size(),
+                by_state_text(by_state).c_str(), secs,
                 static_cast<double>(ids.size()) / std::max(secs, 1e-6));
-  }
   return by_state["succeeded"] == static_cast<int>(ids.size()) ? exit_ok : exit_task_failed;
 }
 
@@ -108,9 +167,9 @@ int submit(const client_options& co, const submit_options& so) {
   if (so.count > 1)
     return submit_many(c, co, so, std::move(req));
   auto ack = c.call("POST", "/v1/tasks", req);
-  auto id = ack["id"].get<std::string>();
+  auto id = ack.at("id").get<std::string>();
   if (!so.wait) {
-    std::printf("%s\n", co.json_out ? ack.dump().c_str() : id.c_str());
+    std::printf("%s\n", co.json_out ? ack.dump().c_str() : escape_text(id).c_str());
     return exit_ok;
   }
   bool bar = !co.json_out && isatty(STDERR_FILENO) == 1;
@@ -119,17 +178,15 @@ int submit(const client_options& co, const submit_options& so) {
       show_change(st, false, true);
   });
   if (bar)
-    std::fprintf(stderr, "\r%-60s\r", "");
+    std::fprintf(stderr, "\r%-80s\r", "");
   if (co.json_out) {
-    std::printf("%s\n", s.dump().c_str());
+    std::printf("%s\n", s.dump(-1, ' ', false, json::error_handler_t::replace).c_str());
   } else {
-    auto out = output_of(s);
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    if (!out.empty() && out.back() != '\n' && isatty(STDOUT_FILENO) == 1)
-      std::printf("\n");
+    write_output(s);
     if (s.value("state", "") != "succeeded")
-      std::fprintf(stderr, "smith: task %s %s: %s\n", id.c_str(), s.value("state", "").c_str(),
-                   s.value("error", "").c_str());
+      std::fprintf(stderr, "smith: task %s %s: %s\n", escape_text(id).c_str(),
+                   escape_text(s.value("state", "")).c_str(),
+                   escape_text(s.value("error", "")).c_str());
   }
   return exit_for(s);
 }
@@ -154,6 +211,10 @@ void add_submit(CLI::App& app) {
                   "a summary by state");
   cmd->add_option("--timeout", so->timeout, "With --wait: give up after, e.g. 10m");
   add_client_options(cmd, co);
+  cmd->footer(example("  smith submit --role execute --type echo --payload '{\"n\":1}' --wait\n"
+                      "  echo -n abc | smith submit --role execute --type hash - --wait\n"
+                      "  smith submit --role execute --type echo --payload '\"hi\"' --count 100 "
+                      "--wait"));
   cmd->callback([co, so] { run([&] { return submit(*co, *so); }); });
 }
 

@@ -15,10 +15,11 @@ void add_status_watch_cancel(CLI::App& app) {
   auto* status = app.add_subcommand("status", "Show a task's state");
   status->add_option("id", *id, "Task id")->required();
   add_client_options(status, co);
+  status->footer(example("  smith status hello-1\n  smith status hello-1 --json"));
   status->callback([co, id] {
     run([&] {
       client c{*co};
-      auto s = c.call("GET", "/v1/tasks/" + *id);
+      auto s = c.task(*id);
       if (co->json_out)
         std::printf("%s\n", s.dump().c_str());
       else
@@ -32,15 +33,14 @@ void add_status_watch_cancel(CLI::App& app) {
   auto* watch = app.add_subcommand("watch", "Follow a task until it ends; exit code by outcome");
   watch->add_option("id", *wid, "Task id")->required();
   add_client_options(watch, wo);
+  watch->footer(example("  smith watch doomed-2"));
   watch->callback([wo, wid] {
     run([&] {
       client c{*wo};
       auto s = follow(c, *wid, tp::milliseconds{0},
                       [&](const json& st) { show_change(st, wo->json_out, false); });
-      if (!wo->json_out) {
-        auto out = output_of(s);
-        std::fwrite(out.data(), 1, out.size(), stdout);
-      }
+      if (!wo->json_out)
+        write_output(s);
       return exit_for(s);
     });
   });
@@ -50,12 +50,13 @@ void add_status_watch_cancel(CLI::App& app) {
   auto* cancel = app.add_subcommand("cancel", "Cancel a scheduled, queued or running task");
   cancel->add_option("id", *xid, "Task id")->required();
   add_client_options(cancel, xo);
+  cancel->footer(example("  smith cancel later-2"));
   cancel->callback([xo, xid] {
     run([&] {
       client c{*xo};
       auto s = c.call("POST", "/v1/tasks/" + *xid + "/cancel");
-      std::printf("%s\n",
-                  xo->json_out ? s.dump().c_str() : (*xid + " " + s.value("state", "")).c_str());
+      std::printf("%s\n", xo->json_out ? s.dump().c_str()
+                                       : escape_text(*xid + " " + s.value("state", "")).c_str());
       return exit_ok;
     });
   });
@@ -65,6 +66,7 @@ void add_queues(CLI::App& app) {
   auto co = std::make_shared<client_options>();
   auto* cmd = app.add_subcommand("queues", "Per role: pending, in flight, workers, oldest");
   add_client_options(cmd, co);
+  cmd->footer(example("  smith queues\n  smith queues --json --api http://127.0.0.1:8080"));
   cmd->callback([co] {
     run([&] {
       client c{*co};
@@ -73,13 +75,16 @@ void add_queues(CLI::App& app) {
         std::printf("%s\n", q.dump().c_str());
         return exit_ok;
       }
-      std::printf("%-16s %10s %10s %8s %12s\n", "ROLE", "PENDING", "IN_FLIGHT", "WORKERS",
-                  "OLDEST_S");
-      for (const auto& r : q["queues"])
-        std::printf("%-16s %10llu %10lld %8d %12.1f\n", r["role"].get<std::string>().c_str(),
-                    static_cast<unsigned long long>(r["pending"].get<std::uint64_t>()),
-                    static_cast<long long>(r["in_flight"].get<std::int64_t>()),
-                    r["workers"].get<int>(), r["oldest_pending_s"].get<double>());
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& r : q.at("queues")) {
+        char oldest[32];
+        std::snprintf(oldest, sizeof oldest, "%.1f", r.at("oldest_pending_s").get<double>());
+        rows.push_back({r.at("role").get<std::string>(),
+                        std::to_string(r.at("pending").get<std::uint64_t>()),
+                        std::to_string(r.at("in_flight").get<std::int64_t>()),
+                        std::to_string(r.at("workers").get<int>()), oldest});
+      }
+      print_table({"ROLE", "PENDING", "IN_FLIGHT", "WORKERS", "OLDEST_S"}, rows, {1, 2, 3, 4});
       return exit_ok;
     });
   });
@@ -93,6 +98,7 @@ void add_dlq(CLI::App& app) {
   auto* list = dlq->add_subcommand("list", "List dead letters");
   list->add_option("--limit", *limit, "At most this many")->capture_default_str();
   add_client_options(list, co);
+  list->footer(example("  smith dlq list\n  smith dlq list --limit 10 --json"));
   list->callback([co, limit] {
     run([&] {
       client c{*co};
@@ -101,14 +107,12 @@ void add_dlq(CLI::App& app) {
         std::printf("%s\n", d.dump().c_str());
         return exit_ok;
       }
-      std::printf("%-8s %-28s %-10s %-10s %8s  %s\n", "SEQ", "ID", "ROLE", "TYPE", "ATTEMPTS",
-                  "REASON");
-      for (const auto& e : d["dead_letters"])
-        std::printf("%-8llu %-28s %-10s %-10s %8d  %s\n",
-                    static_cast<unsigned long long>(e["seq"].get<std::uint64_t>()),
-                    e.value("id", "").c_str(), e.value("role", "").c_str(),
-                    e.value("type", "").c_str(), e.value("attempts", 0),
-                    e.value("reason", "").c_str());
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& e : d.at("dead_letters"))
+        rows.push_back({std::to_string(e.at("seq").get<std::uint64_t>()), e.value("id", ""),
+                        e.value("role", ""), e.value("type", ""),
+                        std::to_string(e.value("attempts", 0)), e.value("reason", "")});
+      print_table({"SEQ", "ID", "ROLE", "TYPE", "ATTEMPTS", "REASON"}, rows, {0, 4});
       return exit_ok;
     });
   });
@@ -118,15 +122,18 @@ void add_dlq(CLI::App& app) {
   auto* requeue = dlq->add_subcommand("requeue", "Put dead letters back in the queue");
   requeue->add_option("seq", *seqs, "Dead-letter sequence numbers")->required();
   add_client_options(requeue, ro);
+  requeue->footer(
+    example("  smith dlq requeue 2\n  smith dlq requeue 2 3 --api http://127.0.0.1:8080"));
   requeue->callback([ro, seqs] {
     run([&] {
       client c{*ro};
       for (auto seq : *seqs) {
         auto r = c.call("POST", "/v1/dlq/" + std::to_string(seq) + "/requeue");
-        std::printf("%s\n",
-                    ro->json_out
-                      ? r.dump().c_str()
-                      : (std::to_string(seq) + " requeued as " + r.value("id", "")).c_str());
+        std::printf(
+          "%s\n",
+          ro->json_out
+            ? r.dump().c_str()
+            : escape_text(std::to_string(seq) + " requeued as " + r.value("id", "")).c_str());
       }
       return exit_ok;
     });
@@ -139,6 +146,7 @@ void add_dlq(CLI::App& app) {
   purge->add_option("seq", *pseqs, "Dead-letter sequence numbers");
   purge->add_flag("--all", *all, "Delete every dead letter");
   add_client_options(purge, po);
+  purge->footer(example("  smith dlq purge 2 3\n  smith dlq purge --all"));
   purge->callback([po, pseqs, all] {
     run([&] {
       if (pseqs->empty() != *all)

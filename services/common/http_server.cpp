@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -37,19 +38,24 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
   // At most api_slots requests in /v1 (and the stream route) at once: the other threads stay
   // free for the probes and /metrics, however slow the API gets (a stalled NATS makes each
   // wait its 5 s timeout; a tool call waits for its task).
-  auto in_api = std::make_shared<std::atomic<int>>(0);
-  auto take_slot = [in_api](httplib::Response& res) -> std::shared_ptr<void> {
-    if (in_api->fetch_add(1) >= api_slots) {
-      in_api->fetch_sub(1);
-      res.status = 503;
-      res.set_header("Retry-After", "1");
-      res.set_content(R"({"error":"busy","detail":")" + std::to_string(api_slots)
-                        + R"( requests are being served; retry in a second"})",
-                      "application/json");
-      return nullptr;
-    }
-    return {static_cast<void*>(in_api.get()), [in_api](void*) { in_api->fetch_sub(1); }};
+  // A slot is a counter below its limit, held by the returned pointer until it is released.
+  using slot_taker = std::function<std::shared_ptr<void>(httplib::Response&)>;
+  auto slots_of = [](int limit, const std::string& detail) -> slot_taker {
+    auto taken = std::make_shared<std::atomic<int>>(0);
+    auto busy = nlohmann::json{{"error", "busy"}, {"detail", detail}}.dump();
+    return [taken, limit, busy](httplib::Response& res) -> std::shared_ptr<void> {
+      if (taken->fetch_add(1) >= limit) {
+        taken->fetch_sub(1);
+        res.status = 503;
+        res.set_header("Retry-After", "1");
+        res.set_content(busy, "application/json");
+        return nullptr;
+      }
+      return {static_cast<void*>(taken.get()), [taken](void*) { taken->fetch_sub(1); }};
+    };
   };
+  auto take_slot = slots_of(api_slots, std::to_string(api_slots)
+                                         + " requests are being served; retry in a second");
   // A method with a body reads it itself: `curl -X POST .../cancel` sends no Content-Length,
   // and the library refuses such a request with 400 when it reads the body up front.
   // What a 413 answer says (the body is JSON: the setting's name is plain letters).
@@ -77,6 +83,58 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
       answer(req, res, std::move(body));
     };
   };
+  // The streaming routes first: "/v1/stream/..." is tried before "/v1/.*".
+  auto routes = ep.routes;
+  if (ep.stream)
+    routes.push_back({ep.stream_path, ep.stream, stream_route::bound::api_slots, 0, {}});
+  for (const auto& route : routes) {
+    slot_taker take;
+    if (route.limit == stream_route::bound::api_slots)
+      take = take_slot;
+    else if (route.limit == stream_route::bound::own)
+      take = slots_of(route.slots, route.busy_detail);
+    auto answer = [serve = route.serve, take](const httplib::Request& req, httplib::Response& res,
+                                              std::string body) {
+      std::shared_ptr<void> slot;
+      if (take && !(slot = take(res)))
+        return;
+      stream_request r{req.method, {}, std::move(body), req.path, {}};
+      for (const auto& [name, value] : req.headers) {
+        std::string lower = name;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        r.headers[lower] = value;
+      }
+      for (const auto& [k, v] : req.params)
+        r.query[k] = v;
+      auto reply = serve(r);
+      res.status = reply.status;
+      for (const auto& [name, value] : reply.headers)
+        res.set_header(name, value);
+      if (!reply.chunks) {
+        if (!reply.body.empty())
+          res.set_content(reply.body, reply.content_type);
+        return;
+      }
+      // The slot is held until the stream ends, on the thread that writes it.
+      res.set_chunked_content_provider(reply.content_type, [chunks = std::move(reply.chunks), slot](
+                                                             std::size_t, httplib::DataSink& sink) {
+        chunks([&sink](std::string_view piece) { return sink.write(piece.data(), piece.size()); });
+        sink.done();
+        return true;
+      });
+    };
+    auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
+      answer(req, res, req.body);
+    };
+    auto serve_body = with_body(answer);
+    srv.Get(route.pattern, serve);
+    srv.Post(route.pattern, serve_body);
+    srv.Delete(route.pattern, serve_body);
+    srv.Put(route.pattern, serve_body);
+    srv.Patch(route.pattern, serve_body);
+    srv.Options(route.pattern, serve);
+  }
   if (ep.api) {
     auto answer = [ep, take_slot](const httplib::Request& req, httplib::Response& res,
                                   std::string body) {
@@ -112,60 +170,20 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
     srv.Patch(pattern, serve_body);
     srv.Options(pattern, serve);
   }
-  if (ep.stream) {
-    auto answer = [ep, take_slot](const httplib::Request& req, httplib::Response& res,
-                                  std::string body) {
-      auto slot = take_slot(res);
-      if (!slot)
-        return;
-      stream_request r{req.method, {}, std::move(body)};
-      for (const auto& [name, value] : req.headers) {
-        std::string lower = name;
-        std::transform(lower.begin(), lower.end(), lower.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        r.headers[lower] = value;
-      }
-      auto reply = ep.stream(r);
-      res.status = reply.status;
-      for (const auto& [name, value] : reply.headers)
-        res.set_header(name, value);
-      if (!reply.chunks) {
-        if (!reply.body.empty())
-          res.set_content(reply.body, reply.content_type);
-        return;
-      }
-      // The slot is held until the stream ends, on the thread that writes it.
-      res.set_chunked_content_provider(reply.content_type, [chunks = std::move(reply.chunks), slot](
-                                                             std::size_t, httplib::DataSink& sink) {
-        chunks([&sink](std::string_view piece) { return sink.write(piece.data(), piece.size()); });
-        sink.done();
-        return true;
-      });
-    };
-    auto serve = [answer](const httplib::Request& req, httplib::Response& res) {
-      answer(req, res, req.body);
-    };
-    auto serve_body = with_body(answer);
-    srv.Get(ep.stream_path, serve);
-    srv.Post(ep.stream_path, serve_body);
-    srv.Delete(ep.stream_path, serve_body);
-    srv.Put(ep.stream_path, serve_body);
-    srv.Patch(ep.stream_path, serve_body);
-    srv.Options(ep.stream_path, serve);
-  }
   srv.set_payload_max_length(ep.max_body_bytes);
   // Without /v1 (a worker) the probes and /metrics are all there is: a few threads serve them.
-  srv.new_task_queue = [n = ep.api || ep.stream ? server_threads : probe_threads] {
+  srv.new_task_queue = [n = ep.api || !routes.empty() ? server_threads : probe_threads] {
     return new httplib::ThreadPool(n);
   };
   // A connection holds its thread while it idles between requests: not for long.
   srv.set_keep_alive_timeout(2);
   srv.set_read_timeout(5);
   srv.set_write_timeout(5);
-  auto routes = ep.api      ? std::string{"/health, /ready, /metrics or /v1/"}
-                : ep.stream ? "/health, /ready, /metrics or " + ep.stream_path
-                            : std::string{"/health, /ready or /metrics"};
-  auto not_found = R"({"error":"not_found","detail":"try )" + routes + R"("})";
+  auto hint = !ep.not_found_hint.empty() ? ep.not_found_hint
+              : ep.api                   ? std::string{"/health, /ready, /metrics or /v1/"}
+              : ep.stream                ? "/health, /ready, /metrics or " + ep.stream_path
+                                         : std::string{"/health, /ready or /metrics"};
+  auto not_found = nlohmann::json{{"error", "not_found"}, {"detail", "try " + hint}}.dump();
   srv.set_error_handler(
     [not_found, too_large_body](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty())

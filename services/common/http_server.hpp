@@ -1,5 +1,6 @@
 // The service's HTTP side on :8080: /health (liveness), /ready (readiness), /metrics
-// (Prometheus text). It runs on its own thread; handlers only read atomics and callbacks.
+// (Prometheus text), and the routes a service adds: /v1/ (JSON), streams (Server-Sent Events,
+// the gateway's /mcp) and files from memory (the dashboard). It runs threads of its own.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace smith::services::common {
 
@@ -27,11 +29,13 @@ struct http_reply {
   std::string allow; ///< the Allow header, with 405 (RFC 9110 §15.5.6: it must be sent)
 };
 
-/// A request to a streaming route (the gateway's /mcp), as its handler sees it.
+/// A request to a streaming route (the gateway's /mcp, a stream_route), as its handler sees it.
 struct stream_request {
   std::string method;
   std::map<std::string, std::string> headers; ///< names lower-cased
   std::string body;
+  std::string path; ///< decoded, as routed
+  std::map<std::string, std::string> query;
 };
 
 /// Its answer: a body, or, when `chunks` is set, a body written piece by piece as it comes
@@ -45,6 +49,22 @@ struct stream_reply {
   std::function<void(const std::function<bool(std::string_view)>& write)> chunks;
 };
 
+/// A route answered by a stream_reply, matched on the whole path by `pattern` (a regular
+/// expression), before /v1/.
+struct stream_route {
+  /// How many requests it may serve at once.
+  enum class bound {
+    api_slots, ///< shares the /v1 slots (api_slots)
+    own,       ///< its own `slots`; past them 503 `busy` naming `busy_detail`
+    none,      ///< unbounded: quick answers from memory, as the probes
+  };
+  std::string pattern;
+  std::function<stream_reply(const stream_request&)> serve;
+  bound limit = bound::api_slots;
+  int slots = 0;
+  std::string busy_detail;
+};
+
 struct http_endpoints {
   std::function<bool()> healthy;
   std::function<bool()> ready;
@@ -54,6 +74,10 @@ struct http_endpoints {
   /// Serves every method on `stream_path` when set, within the same slots as /v1.
   std::string stream_path;
   std::function<stream_reply(const stream_request&)> stream;
+  /// More streaming routes, tried in this order before /v1/ (every method reaches them).
+  std::vector<stream_route> routes;
+  /// What a 404 answer suggests ("/health, /ready, /metrics or /v1/"); derived when empty.
+  std::string not_found_hint;
   /// Larger request bodies are refused with 413 before they are read.
   std::size_t max_body_bytes = std::size_t{1024} * 1024;
   /// The setting a 413 answer names.

@@ -87,6 +87,8 @@ bool move(const tp::connection& conn, tp::publisher& pub, const tp::wire::subjec
     res.worker = "orchestrator";
     res.started_ms = res.finished_ms = d.failed_ms;
     auto out = tp::result_message(names, d.role.empty() ? "unknown" : d.role, res);
+    if (tp::wire::is_subject_token(d.type))
+      out.headers.emplace_back(tp::wire::headers::type, d.type);
     out.msg_id = tp::result_msg_id(seq);
     if (auto r = pub.publish(out, call_timeout); !r)
       return false;

@@ -6,12 +6,15 @@
 #include "services/common/service_setup.hpp"
 #include "services/common/signals.hpp"
 #include "services/orchestrator/dead_letter_mover.hpp"
+#include "services/orchestrator/live_streams.hpp"
 #include "services/orchestrator/log.hpp"
 #include "services/orchestrator/metrics.hpp"
 #include "services/orchestrator/queue_reporter.hpp"
 #include "services/orchestrator/task_api.hpp"
 #include "services/orchestrator/task_service.hpp"
 #include "services/orchestrator/task_tracker.hpp"
+#include "services/orchestrator/throughput.hpp"
+#include "services/orchestrator/ui_files.hpp"
 #include "transport/topology.hpp"
 
 #include <fmt/format.h>
@@ -79,7 +82,8 @@ int run_orchestrator(const orchestrator_options& o) {
   ensure_topology();
 
   tp::wire::subjects names{tc->prefix};
-  auto tracker = task_tracker::start(*conn, names);
+  throughput counts; // results per role, for the dashboard
+  auto tracker = task_tracker::start(*conn, names, &counts);
   std::unique_ptr<task_service> service;
   try {
     service = std::make_unique<task_service>(*conn, *tc, tracker.get());
@@ -106,6 +110,11 @@ int run_orchestrator(const orchestrator_options& o) {
         503, R"({"error":"unavailable","detail":"the orchestrator is stopping"})"};
     return serve_api(*service, token, req);
   };
+  // The dashboard: its files at /ui (no token: they hold no data), its live views under
+  // /v1/stream/ (with the token, in a bounded number of threads of their own).
+  live_streams streams{*service, counts, token};
+  ep.routes = {streams.route(), ui_route()};
+  ep.not_found_hint = "/health, /ready, /metrics, /ui or /v1/";
   ep.max_body_bytes = o.max_body;
   std::unique_ptr<common::http_server> http;
   try {
@@ -121,6 +130,7 @@ int run_orchestrator(const orchestrator_options& o) {
   sigwait(&sigs, &sig);
   SMITH_LOG(log(), info, "stopping", {"signal", sig});
   draining = true;
+  streams.stop();
   reporter.reset();
   mover.reset();
   http.reset();
@@ -136,7 +146,8 @@ void add_orchestrator_command(CLI::App& app) {
   auto o = std::make_shared<orchestrator_options>();
   auto* cmd = app.add_subcommand(
     "orchestrator",
-    "Serve the HTTP API (/v1/), move dead tasks to the dead-letter stream, report queue depth");
+    "Serve the HTTP API (/v1/) and the dashboard (/ui), move dead tasks to the dead-letter "
+    "stream, report queue depth");
   cmd->add_option("--http-port", o->http_port, "Port of the API, /health, /ready, /metrics")
     ->envname("SMITH_HTTP_PORT")
     ->capture_default_str();

@@ -99,7 +99,9 @@ void check_known_role(const std::string& role, const std::vector<std::string>& r
     known += (known.empty() ? "" : ", ") + r;
   throw api_error(400, "unknown_role",
                   "role \"" + role + "\" is not served here; known roles: " + known
-                    + ". Hint: SMITH_ROLES lists them");
+                    + ". Hint: a role becomes known when SMITH_ROLES lists it or a worker for it "
+                      "starts (smith worker --role "
+                    + role + " creates its consumer)");
 }
 
 submit_request parse_submit_request(const json& req, const std::string& idempotency_key,

@@ -43,7 +43,7 @@ std::string request_payload(const nlohmann::json& req, std::int32_t max_msg_byte
 /// `meta`: an object of strings, within the limits a worker decodes a task with.
 std::map<std::string, std::string> request_meta(const nlohmann::json& req);
 
-/// 400 `unknown_role` unless `role` is one of `roles` (SMITH_ROLES).
+/// 400 `unknown_role` unless `role` is one of `roles` (task_service::known_roles).
 void check_known_role(const std::string& role, const std::vector<std::string>& roles);
 
 } // namespace smith::services::orchestrator

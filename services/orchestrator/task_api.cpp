@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 namespace smith::services::orchestrator {
@@ -52,6 +53,35 @@ std::size_t query_limit(const common::http_request& req) {
     return 100;
   auto n = parse_seq(it->second);
   return static_cast<std::size_t>(std::min<std::uint64_t>(n, 10'000));
+}
+
+// GET /v1/tasks?role=R&state=S&limit=N: a parameter that is there must be valid (an empty
+// one too); limit 1 to 1000, 50 when absent.
+json list_tasks(task_service& svc, const common::http_request& req) {
+  auto param = [&](const char* key) -> std::optional<std::string> {
+    auto it = req.query.find(key);
+    if (it == req.query.end())
+      return std::nullopt;
+    return it->second;
+  };
+  std::size_t limit = 50;
+  if (auto text = param("limit")) {
+    std::int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+    if (ec != std::errc{} || ptr != text->data() + text->size() || n < 1 || n > 1000)
+      throw api_error(400, "invalid_field",
+                      "limit " + json_text(*text) + " must be a whole number from 1 to 1000");
+    limit = static_cast<std::size_t>(n);
+  }
+  auto role = param("role");
+  if (role && role->empty())
+    check_token(*role, "role");
+  auto state = param("state");
+  if (state && state->empty())
+    throw api_error(400, "invalid_field",
+                    "state \"\" is not one of scheduled, queued, running, succeeded, failed, "
+                    "dead, cancelled");
+  return svc.list(role.value_or(""), state.value_or(""), limit);
 }
 
 // "/v1/tasks/abc/cancel" → {"tasks", "abc", "cancel"}; empty segments are kept, so "//" and a
@@ -102,7 +132,9 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
         .allowing(allow);
   };
   if (is({"tasks"})) {
-    only({"POST"});
+    only({"GET", "POST"});
+    if (req.method != "POST")
+      return list_tasks(svc, req);
     auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded())
       throw api_error(400, "invalid_json", "the request body is not valid JSON");
@@ -148,6 +180,17 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     only({"GET"});
     return svc.queues();
   }
+  if (is({"queues", nullptr, "purge"})) {
+    only({"POST"});
+    auto r = svc.queue_purge(s[1]);
+    SMITH_LOG(c.audit_log, info, "audit", {"action", "queue_purge"}, {"who", c.who}, {"role", s[1]},
+              {"purged", r.value("purged", std::uint64_t{0})});
+    return r;
+  }
+  if (is({"workers"})) {
+    only({"GET"});
+    return svc.workers();
+  }
   if (is({"dlq"})) {
     only({"GET"});
     std::uint64_t from = 1;
@@ -166,8 +209,10 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     return r;
   }
   if (is({"dlq", nullptr})) {
-    only({"DELETE"});
+    only({"GET", "DELETE"});
     auto seq = parse_seq(s[1]);
+    if (req.method != "DELETE")
+      return svc.dlq_show(seq);
     auto r = svc.dlq_delete(seq);
     SMITH_LOG(c.audit_log, info, "audit", {"action", "dlq_delete"}, {"who", c.who},
               {"dlq_seq", seq});

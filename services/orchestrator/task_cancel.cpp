@@ -6,6 +6,7 @@
 #include "transport/stream_reader.hpp"
 #include "transport/subscription.hpp"
 #include "transport/wire/envelope.hpp"
+#include "transport/wire/headers.hpp"
 
 namespace smith::services::orchestrator {
 
@@ -14,8 +15,10 @@ using json = nlohmann::json;
 using std::chrono::milliseconds;
 
 tp::publish_ack task_service::store_result(const std::string& role, const tp::wire::result& r,
-                                           std::uint64_t task_seq) {
+                                           std::uint64_t task_seq, const std::string& type) {
   auto out = tp::result_message(names_, role, r);
+  if (!type.empty())
+    out.headers.emplace_back(tp::wire::headers::type, type);
   out.msg_id = tp::result_msg_id(task_seq);
   return must(pub_->publish(out, api_timeout), "store the result of " + r.id);
 }
@@ -48,7 +51,7 @@ json task_service::cancel(const std::string& id) {
   auto q = find_queued(id);
   bool running = tracker_ != nullptr && tracker_->find(id).has_value();
   if (sched && !q && !running) {
-    store_result(sched->role, cancelled_result(id), sched->seq);
+    store_result(sched->role, cancelled_result(id), sched->seq, sched->type);
     return {{"id", id}, {"state", "cancelled"}};
   }
   if (!q && !running)
@@ -65,7 +68,7 @@ json task_service::cancel(const std::string& id) {
       // Queued, or delivered to a worker nobody saw start it (between attempts, or not yet
       // announced): stored now. A worker that did hold it stores under the same id, and the
       // first of the two stays.
-      if (store_result(q->role, cancelled_result(id), q->seq).duplicate)
+      if (store_result(q->role, cancelled_result(id), q->seq, q->type).duplicate)
         if (auto done = final_state(id))
           return {{"id", id}, {"state", (*done)["state"]}};
       return {{"id", id}, {"state", "cancelled"}};

@@ -1,4 +1,4 @@
-// Dead letters: list, requeue (a new delivery of the original task), delete.
+// Dead letters: list, show, requeue (a new delivery of the original task), delete.
 #include "services/orchestrator/task_service.hpp"
 
 #include "services/orchestrator/request_fields.hpp"
@@ -13,6 +13,41 @@ namespace tp = smith::transport;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
+namespace {
+
+// One dead letter as the list shows it; with `with_task`, plus the original task's fields.
+json dead_letter_entry(const tp::stored_message& m, bool with_task) {
+  json e{{"seq", m.sequence}};
+  auto d = tp::wire::decode_dead_letter(m.data);
+  if (!d) {
+    e["reason"] = "unreadable dead letter: " + d.error().message();
+    return e;
+  }
+  e.update({{"id", d->id},
+            {"role", d->role},
+            {"type", d->type},
+            {"reason", d->reason},
+            {"attempts", d->attempts},
+            {"subject", d->subject},
+            {"stream_seq", d->stream_seq},
+            {"failed_ms", d->failed_ms}});
+  if (!with_task)
+    return e;
+  auto t = tp::wire::decode_task(d->original);
+  if (!t) {
+    e["task_error"] = "the original task does not decode: " + t.error().message();
+    return e;
+  }
+  json task{{"id", t->id}, {"type", t->type}, {"created_ms", t->created_ms}, {"meta", t->meta}};
+  put_bytes(task, "payload", t->payload);
+  if (t->deadline_ms)
+    task["deadline_ms"] = *t->deadline_ms;
+  e["task"] = std::move(task);
+  return e;
+}
+
+} // namespace
+
 json task_service::dlq_list(std::size_t limit, std::uint64_t from_seq) {
   json out = json::array();
   auto stream = names_.dlq_stream();
@@ -23,22 +58,17 @@ json task_service::dlq_list(std::size_t limit, std::uint64_t from_seq) {
     if (!m)
       break;
     from = m->sequence + 1;
-    json e{{"seq", m->sequence}};
-    if (auto d = tp::wire::decode_dead_letter(m->data)) {
-      e.update({{"id", d->id},
-                {"role", d->role},
-                {"type", d->type},
-                {"reason", d->reason},
-                {"attempts", d->attempts},
-                {"subject", d->subject},
-                {"stream_seq", d->stream_seq},
-                {"failed_ms", d->failed_ms}});
-    } else {
-      e["reason"] = "unreadable dead letter: " + d.error().message();
-    }
-    out.push_back(std::move(e));
+    out.push_back(dead_letter_entry(*m, false));
   }
   return {{"dead_letters", out}, {"next_seq", from}};
+}
+
+json task_service::dlq_show(std::uint64_t seq) {
+  auto m = must(tp::message_at(*conn_, names_.dlq_stream(), seq),
+                "read dead letter " + std::to_string(seq));
+  if (!m)
+    throw api_error(404, "not_found", "no dead letter at sequence " + std::to_string(seq));
+  return dead_letter_entry(*m, true);
 }
 
 json task_service::dlq_requeue(std::uint64_t seq) {

@@ -39,7 +39,7 @@ json task_service::queues(milliseconds ping_wait) {
   json out = json::array();
   auto tasks = names_.tasks_stream();
   auto now = tp::unix_ms();
-  for (const auto& role : topo_.roles) {
+  for (const auto& role : known_roles()) {
     auto info = must(tp::consumer_info(*conn_, tasks, tp::wire::subjects::consumer(role)),
                      "read consumer " + tp::wire::subjects::consumer(role));
     double oldest = 0;

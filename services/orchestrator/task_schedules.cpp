@@ -46,7 +46,8 @@ std::optional<json> task_service::find_recurring(const std::string& name) {
 }
 
 json task_service::schedule_create(const json& req) {
-  auto checked = parse_schedule_request(req, topo_, tp::unix_ms());
+  std::optional<tp::topology_config> learned;
+  auto checked = parse_schedule_request(req, topology_for(req, learned), tp::unix_ms());
   const auto& t = checked.task;
   const auto& name = t.id;
   const auto& role = checked.role;

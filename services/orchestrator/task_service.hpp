@@ -1,4 +1,5 @@
-// The task operations users touch: submit, status, cancel, queues and dead letters. The HTTP
+// The task operations users touch: submit, status, cancel, lists of tasks and workers, queues
+// and dead letters. The HTTP
 // API (`smith orchestrator`) and the CLI talking to NATS directly share this one
 // implementation; both see the same JSON documents (docs/API.md). Every error is an api_error.
 #pragma once
@@ -18,6 +19,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace smith::services::orchestrator {
 
@@ -43,6 +46,22 @@ public:
   /// Per role: pending, in_flight, workers, oldest_pending_s.
   nlohmann::json queues(std::chrono::milliseconds ping_wait = std::chrono::milliseconds{250});
 
+  /// The workers that answer a ping within `ping_wait`, sorted by role, then worker.
+  nlohmann::json workers(std::chrono::milliseconds ping_wait = std::chrono::milliseconds{250});
+
+  /// Removes the role's queued tasks (not yet delivered) from the tasks stream: {role, purged}.
+  nlohmann::json queue_purge(const std::string& role);
+
+  /// Recent tasks, newest first (task_list.cpp): `role` and `state` empty for all.
+  nlohmann::json list(const std::string& role, const std::string& state, std::size_t limit);
+
+  /// SMITH_ROLES, then the roles of the other durable consumers (role-<role>) on the tasks
+  /// stream: a worker for a new role creates its own.
+  std::vector<std::string> known_roles();
+
+  /// 400 invalid_field or unknown_role unless `role` is one of known_roles().
+  void check_role(const std::string& role);
+
   /// Recurring schedules (docs/WIRE.md §2.3): {name, role, type, every | cron, time_zone?,
   /// payload | payload_base64, meta?} → {name, role, type, schedule, time_zone?, replaced,
   /// stream_seq}. The server fires them; each firing is a task of its own.
@@ -53,6 +72,8 @@ public:
   nlohmann::json schedule_delete(const std::string& name);
 
   nlohmann::json dlq_list(std::size_t limit, std::uint64_t from_seq = 1);
+  /// The dead letter as dlq_list has it, plus `task`: the original task's fields.
+  nlohmann::json dlq_show(std::uint64_t seq);
   nlohmann::json dlq_requeue(std::uint64_t seq);
   nlohmann::json dlq_delete(std::uint64_t seq);
 
@@ -92,10 +113,14 @@ private:
   std::optional<queued> find_queued(const std::string& id);
   std::optional<scheduled> find_scheduled(const std::string& id);
   std::optional<nlohmann::json> final_state(const std::string& id);
+  /// The topology with known_roles() when `req`'s role is not in SMITH_ROLES (else topo_).
+  const transport::topology_config& topology_for(const nlohmann::json& req,
+                                                 std::optional<transport::topology_config>& tmp);
   /// Stores `r` under the result Nats-Msg-Id of the task's stream sequence: the first result
   /// stored for that delivery stays, a later one is a duplicate (the answer says so).
+  /// `type` (when known) goes in the result's Smith-Type header.
   transport::publish_ack store_result(const std::string& role, const transport::wire::result& r,
-                                      std::uint64_t task_seq);
+                                      std::uint64_t task_seq, const std::string& type = {});
   /// Publishes what a request asked for, never into nats.c's reconnect buffer: 503 when NATS
   /// is down (nothing sent); 504 `outcome_unknown` naming `id` when it was sent and no ack
   /// came back (`again` says how to find out). Other errors are the caller's to answer.
@@ -116,5 +141,9 @@ transport::wire::result cancelled_result(const std::string& id);
 
 /// The state a stored result stands for: its status, else succeeded or failed.
 std::string state_of(const transport::wire::result& r);
+
+/// A finished task as status shows it, from its stored result's `body`: {id, state, attempts,
+/// worker, started_ms, finished_ms, output | output_base64, error?}.
+nlohmann::json finished_json(const std::string& id, std::string_view body);
 
 } // namespace smith::services::orchestrator

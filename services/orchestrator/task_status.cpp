@@ -20,7 +20,11 @@ std::optional<json> task_service::final_state(const std::string& id) {
                    "read the result of " + id);
   if (!last)
     return std::nullopt;
-  auto r = tp::wire::decode_result(last->data);
+  return finished_json(id, last->data);
+}
+
+json finished_json(const std::string& id, std::string_view body) {
+  auto r = tp::wire::decode_result(body);
   if (!r)
     return json{
       {"id", id}, {"state", "failed"}, {"error", "unreadable result: " + r.error().message()}};

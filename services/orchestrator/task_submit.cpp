@@ -16,7 +16,9 @@ namespace tp = smith::transport;
 using json = nlohmann::json;
 
 json task_service::submit(const json& req, const std::string& idempotency_key) {
-  auto checked = parse_submit_request(req, idempotency_key, topo_, tp::unix_ms());
+  std::optional<tp::topology_config> learned;
+  auto checked =
+    parse_submit_request(req, idempotency_key, topology_for(req, learned), tp::unix_ms());
   const auto& t = checked.task;
   tp::task_headers extra;
   extra.not_before_ms = checked.not_before_ms;

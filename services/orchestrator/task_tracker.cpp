@@ -5,13 +5,15 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <tuple>
 
 namespace smith::services::orchestrator {
 
 std::unique_ptr<task_tracker>
 task_tracker::start(const std::shared_ptr<transport::connection>& conn,
-                    const transport::wire::subjects& names) {
+                    const transport::wire::subjects& names, throughput* counts) {
   std::unique_ptr<task_tracker> self{new task_tracker};
   auto* raw = self.get();
   auto events = transport::subscription::create(
@@ -19,8 +21,17 @@ task_tracker::start(const std::shared_ptr<transport::connection>& conn,
   auto results_prefix = names.all_results();
   results_prefix.pop_back(); // "<prefix>.result."
   auto results = transport::subscription::create(
-    conn, names.all_results(), [raw, results_prefix](const transport::core_message& m) {
-      raw->on_result(m.subject.substr(results_prefix.size()));
+    conn, names.all_results(), [raw, results_prefix, counts](const transport::core_message& m) {
+      // <prefix>.result.<role>.<id>: the id is what follows the role.
+      auto after = std::string_view{m.subject}.substr(results_prefix.size());
+      raw->on_result(after.substr(after.find('.') + 1));
+      if (counts && m.subject.size() > results_prefix.size()) { // <prefix>.result.<role>.<id>
+        auto rest = std::string_view{m.subject}.substr(results_prefix.size());
+        counts->record(rest.substr(0, rest.find('.')),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
+      }
     });
   if (!events || !results)
     SMITH_LOG(log(), warn, "task tracker cannot subscribe; status reads the streams only",
@@ -43,6 +54,26 @@ std::optional<live_task> task_tracker::find(const std::string& id) const {
 std::size_t task_tracker::size() const {
   std::lock_guard guard{mtx_};
   return live_.size();
+}
+
+std::vector<std::pair<std::string, live_task>> task_tracker::running(std::string_view role,
+                                                                     std::size_t limit) const {
+  std::lock_guard guard{mtx_};
+  // Pointers first: up to max_entries are sorted, only `limit` copied.
+  std::vector<const decltype(live_)::value_type*> all;
+  for (const auto& entry : live_)
+    if (role.empty() || entry.second.role == role)
+      all.push_back(&entry);
+  auto keep = std::min(limit, all.size());
+  std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(),
+                    [](const auto* a, const auto* b) {
+                      return std::tie(a->second.started_ms, a->first)
+                             > std::tie(b->second.started_ms, b->first);
+                    });
+  std::vector<std::pair<std::string, live_task>> out;
+  for (std::size_t i = 0; i < keep; ++i)
+    out.emplace_back(all[i]->first, all[i]->second);
+  return out;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 // learns again from the next events, and the streams stay the truth for every final state.
 #pragma once
 
+#include "services/orchestrator/throughput.hpp"
 #include "transport/connection.hpp"
 #include "transport/subscription.hpp"
 #include "transport/wire/subjects.hpp"
@@ -14,6 +15,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace smith::services::orchestrator {
 
@@ -33,11 +37,17 @@ public:
   /// to reading the streams).
   static constexpr std::size_t max_entries = 200'000;
 
+  /// `counts` (may be null, must outlive the tracker) counts each result by its role.
   static std::unique_ptr<task_tracker> start(const std::shared_ptr<transport::connection>& conn,
-                                             const transport::wire::subjects& names);
+                                             const transport::wire::subjects& names,
+                                             throughput* counts = nullptr);
 
   std::optional<live_task> find(const std::string& id) const;
   std::size_t size() const;
+
+  /// Up to `limit` running tasks of `role` (all roles when empty), last started first.
+  std::vector<std::pair<std::string, live_task>> running(std::string_view role,
+                                                         std::size_t limit) const;
 
 private:
   friend struct task_tracker_feed; // tests/fuzz: events and results without a NATS connection

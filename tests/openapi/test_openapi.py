@@ -216,6 +216,15 @@ REGRESSIONS = [
     ("POST", "/v1/tasks/d%221/cancel", "/v1/tasks/{id}/cancel", 400),
     ("GET", "/v1/schedules/b%5C1", "/v1/schedules/{name}", 400),
     ("DELETE", "/v1/schedules/b%5C1", "/v1/schedules/{name}", 400),
+    # The lists and the purge refuse what they cannot serve.
+    ("GET", "/v1/tasks?limit=0", "/v1/tasks", 400),
+    ("GET", "/v1/tasks?limit=1001", "/v1/tasks", 400),
+    ("GET", "/v1/tasks?state=done", "/v1/tasks", 400),
+    ("GET", "/v1/tasks?role=nope", "/v1/tasks", 400),
+    ("GET", "/v1/dlq/0", "/v1/dlq/{seq}", 400),
+    ("GET", "/v1/dlq/9223372036854775807", "/v1/dlq/{seq}", 404),
+    ("POST", "/v1/queues/%FF/purge", "/v1/queues/{role}/purge", 400),
+    ("POST", "/v1/queues/a.b/purge", "/v1/queues/{role}/purge", 400),
 ]
 
 
@@ -283,10 +292,13 @@ def test_statuses_generated_requests_miss(stack):
     # Every method a path does not serve is 405, with or without a body (PUT and PATCH without
     # one were 400, OPTIONS 404); HEAD is GET without the body.
     # The Allow header lists what the path serves (RFC 9110 §15.5.6).
-    for method, path, allow in (("PUT", "/v1/tasks", "POST"), ("PATCH", "/v1/tasks", "POST"),
-                                ("OPTIONS", "/v1/tasks", "POST"),
+    for method, path, allow in (("PUT", "/v1/tasks", "GET, HEAD, POST"),
+                                ("PATCH", "/v1/tasks", "GET, HEAD, POST"),
+                                ("OPTIONS", "/v1/tasks", "GET, HEAD, POST"),
                                 ("DELETE", "/v1/queues", "GET, HEAD"),
-                                ("PATCH", "/v1/dlq/1", "DELETE"),
+                                ("GET", "/v1/queues/execute/purge", "POST"),
+                                ("DELETE", "/v1/workers", "GET, HEAD"),
+                                ("PATCH", "/v1/dlq/1", "GET, HEAD, DELETE"),
                                 ("PUT", "/v1/schedules", "GET, HEAD, POST"),
                                 ("POST", "/v1/schedules/nightly", "GET, HEAD, DELETE"),
                                 # A path is decoded before it is routed: %2F is a '/' the

@@ -247,8 +247,8 @@ class Client:
             known = sorted(n[5:] for n in doc.get("consumers") or [] if n.startswith("role-"))
             raise InvalidTask(
                 "role", f'role "{role}" is not served here (no consumer role-{role}); known '
-                f"roles: {', '.join(known) or 'none'}. Hint: SMITH_ROLES lists them, smith "
-                "topology apply creates their consumers",
+                f"roles: {', '.join(known) or 'none'}. Hint: a role becomes known when a worker "
+                f"for it starts (smith worker --role {role} creates its consumer)",
             )
         self._known_roles.add(role)
 

@@ -31,7 +31,7 @@ TEST_CASE(
     {smith, "submit", "--role", "test", "--type", "echo", "--payload", R"("hello")", "--wait"},
     env);
   CHECK_MESSAGE(ok.exit_code == 0, ok.err);
-  CHECK(ok.out == "hello");
+  CHECK(ok.out == "hello\n");
 
   auto failed = run_command({smith, "submit", "--role", "test", "--type", "fail", "--payload",
                              R"({"fail_times":9,"mode":"error"})", "--wait", "--json"},
@@ -58,7 +58,7 @@ TEST_CASE(
     run_command({smith, "watch", "watch-me", "--api", o.url(), "--token", token}, env);
   CHECK_MESSAGE(watch_ok.exit_code == 0, watch_ok.err);
   CHECK(watch_ok.err.find("watch-me succeeded") != std::string::npos);
-  CHECK(watch_ok.out == "slept 300 ms");
+  CHECK(watch_ok.out == "slept 300 ms\n");
 
   auto piped = run_command({smith, "submit", "--role", "test", "--type", "hash", "-", "--wait",
                             "--api", o.url(), "--token", token},
@@ -95,14 +95,7 @@ TEST_CASE("smith status, cancel, queues and dlq work against NATS and against th
   auto smith = smith_binary();
   for (bool via_api : {false, true}) {
     CAPTURE(via_api);
-    std::vector<std::string> api;
-    if (via_api)
-      api = {"--api", o.url(), "--token", token};
-    auto cmd = [&](std::vector<std::string> args) {
-      args.insert(args.begin(), smith);
-      args.insert(args.end(), api.begin(), api.end());
-      return run_command(args, env);
-    };
+    auto cmd = smith_cli(env, via_api, o.url());
     auto id = std::string{via_api ? "cli-api" : "cli-nats"};
     auto sub = cmd({"submit", "--role", "test", "--type", "echo", "--payload", "1", "--id", id});
     REQUIRE_MESSAGE(sub.exit_code == 0, sub.err);

@@ -18,6 +18,17 @@ namespace orchestrator_testing {
 
 inline constexpr const char* token = "s3cret-token";
 
+/// Whether the service on 127.0.0.1:`port` answers /ready with 200 within `limit`.
+inline bool ready_within(int port, std::chrono::milliseconds limit) {
+  return wait_until(
+    [&] {
+      httplib::Client cli{"127.0.0.1", port};
+      auto r = cli.Get("/ready");
+      return r && r->status == 200;
+    },
+    limit);
+}
+
 /// One `smith orchestrator` process with its own HTTP port and log.
 struct orchestrator_process {
   orchestrator_process(const std::string& nats_url, const temp_dir& dir,
@@ -63,13 +74,7 @@ struct orchestrator_process {
   }
 
   bool wait_ready() {
-    return wait_until(
-      [&] {
-        httplib::Client cli{"127.0.0.1", http_port};
-        auto r = cli.Get("/ready");
-        return r && r->status == 200;
-      },
-      20s);
+    return ready_within(http_port, 20s);
   }
 
   std::string log_text() const {
@@ -119,6 +124,20 @@ inline int processes_running(const std::vector<std::string>& argv) {
 
 inline std::map<std::string, std::string> cli_env(const fixture& f) {
   return {{"SMITH_NATS_URL", f.s.server.url()}, {"SMITH_ROLES", "test"}};
+}
+
+/// Runs `smith ARGS...` with `env`: over NATS, or with `via_api` through the API at `api_url`
+/// with the test token.
+inline auto smith_cli(std::map<std::string, std::string> env, bool via_api,
+                      const std::string& api_url) {
+  std::vector<std::string> api;
+  if (via_api)
+    api = {"--api", api_url, "--token", token};
+  return [env = std::move(env), api = std::move(api)](std::vector<std::string> args) {
+    args.insert(args.begin(), smith_binary());
+    args.insert(args.end(), api.begin(), api.end());
+    return run_command(args, env);
+  };
 }
 
 } // namespace orchestrator_testing

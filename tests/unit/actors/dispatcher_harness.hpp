@@ -62,8 +62,11 @@ public:
   void wait_stored(std::chrono::milliseconds) override {
   }
 
-  void announce(const std::string& subject, const std::string&) override {
-    record(events_, subject);
+  void announce(const std::string& subject, const std::string& body) override {
+    std::lock_guard guard{mtx_};
+    events_.push_back(subject);
+    bodies_.push_back(body);
+    cv_.notify_all();
   }
 
   void set_capacity(std::int64_t deliveries) override {
@@ -112,6 +115,17 @@ public:
     return events_;
   }
 
+  /// The bodies of events() (and of answers to task pings), in the same order.
+  std::vector<std::string> events_now() {
+    std::lock_guard guard{mtx_};
+    return events_;
+  }
+
+  std::vector<std::string> bodies_now() {
+    std::lock_guard guard{mtx_};
+    return bodies_;
+  }
+
   std::int64_t capacity() const {
     return capacity_;
   }
@@ -152,6 +166,7 @@ private:
   std::vector<std::string> acks_;
   std::vector<stored> stores_;
   std::vector<std::string> events_;
+  std::vector<std::string> bodies_;
   std::int64_t capacity_ = -1;
   bool stopped_ = false;
   int flushes_ = 0;

@@ -7,6 +7,10 @@
 
 #include "transport/clock.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
 using namespace smith::testing;
 using smith::actors::outcome;
 namespace tp = smith::transport;
@@ -221,4 +225,54 @@ TEST_CASE("a deadline from any publisher arms a bounded timer: far ones re-arm, 
   REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 1; }));
   h.stored(1, true);
   CHECK(h.rec->wait([](auto& r) { return r.acked("+ACK 1 dc1"); }));
+}
+
+TEST_CASE("a task ping is answered by the dispatcher running the task, with its last progress") {
+  dispatcher_harness h;
+  auto t = echo_task("pinged");
+  t.meta["prior_attempts"] = "2";
+  h.deliver({h.delivery(20, t)});
+  auto running = h.next_job();
+  // The answers (the dispatcher's `started` events go through the same port).
+  auto answers = [&h] {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto bodies = h.rec->bodies_now();
+    auto subjects = h.rec->events_now();
+    for (std::size_t i = 0; i < subjects.size(); ++i)
+      if (subjects[i].starts_with("_INBOX."))
+        out.emplace_back(subjects[i], bodies[i]);
+    return out;
+  };
+  // Not running here: no answer at all (another worker's task, or none).
+  h.self->send(h.dispatcher, smith::actors::task_ping_atom::value, std::string{"other"},
+               std::string{"_INBOX.a"});
+  h.self->send(h.dispatcher, smith::actors::progress_atom::value, std::uint64_t{20},
+               running.j.attempt, 40, std::string{"half \xff way"});
+  h.self->send(h.dispatcher, smith::actors::task_ping_atom::value, std::string{"pinged"},
+               std::string{"_INBOX.b"});
+  REQUIRE(h.rec->wait(
+    [](auto& r) { return std::ranges::count(r.events(), std::string{"_INBOX.b"}) == 1; }));
+  REQUIRE(answers().size() == 1);
+  CHECK(answers()[0].first == "_INBOX.b");
+  auto doc = nlohmann::json::parse(answers()[0].second);
+  CHECK(doc["id"] == "pinged");
+  CHECK(doc["state"] == "running");
+  CHECK(doc["role"] == "test");
+  CHECK(doc["type"] == "echo");
+  CHECK(doc["worker"] == "unit:1");
+  CHECK(doc["attempts"] == 3); // counted as results count them: the prior attempts too
+  CHECK(doc["started_ms"].get<std::int64_t>() > 0);
+  CHECK(doc["progress"]["percent"] == 40);
+  CHECK(doc["progress"]["message"] == "half \xef\xbf\xbd way"); // U+FFFD for the bad byte
+  // Once the attempt is over, nobody answers.
+  h.finish(running, outcome::success("done"));
+  REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 1; }));
+  h.stored(20, true);
+  REQUIRE(h.rec->wait([](auto& r) { return r.acked("+ACK 20 dc1"); }));
+  h.self->send(h.dispatcher, smith::actors::task_ping_atom::value, std::string{"pinged"},
+               std::string{"_INBOX.c"});
+  h.deliver({h.delivery(21, echo_task("next"))}); // a round trip through the dispatcher
+  h.finish(h.next_job(), outcome::success("x"));
+  REQUIRE(h.rec->wait([](auto& r) { return r.stores().size() == 2; }));
+  CHECK(answers().size() == 1);
 }
