@@ -150,6 +150,7 @@ http_server::http_server(const std::string& host, int port, const http_endpoints
       for (const auto& [k, v] : req.params)
         r.query[k] = v;
       r.idempotency_key = req.get_header_value("Idempotency-Key");
+      r.traceparent = req.get_header_value("traceparent");
       auto reply = ep.api(r);
       res.status = reply.status;
       if (!reply.allow.empty())

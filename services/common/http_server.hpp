@@ -21,6 +21,7 @@ struct http_request {
   std::string authorization; ///< the Authorization header, empty when absent
   std::map<std::string, std::string> query;
   std::string idempotency_key; ///< the Idempotency-Key header, empty when absent
+  std::string traceparent;     ///< the traceparent header (W3C trace context), empty when absent
 };
 
 struct http_reply {

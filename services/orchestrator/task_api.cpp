@@ -139,7 +139,7 @@ json route(task_service& svc, const common::http_request& req, int& status, cons
     if (body.is_discarded())
       throw api_error(400, "invalid_json", "the request body is not valid JSON");
     status = 202;
-    return svc.submit(body, req.idempotency_key);
+    return svc.submit(body, req.idempotency_key, req.traceparent);
   }
   if (is({"tasks", nullptr, "cancel"})) {
     only({"POST"});

@@ -25,8 +25,11 @@ using json = nlohmann::json;
 namespace {
 
 // One listed task and what it is sorted by: the time of its last change, then its sequence.
+// Sorted newest first by when_ms; in the same millisecond a finished task before a running one,
+// a running one before one waiting (rank), then by sequence within the same stream.
 struct list_entry {
   std::int64_t when_ms = 0;
+  int rank = 0; ///< 2 finished, 1 running (tracker), 0 waiting (tasks stream)
   std::uint64_t seq = 0;
   json doc;
 };
@@ -132,7 +135,8 @@ json task_service::list(const std::string& role, const std::string& state, std::
         auto doc = finished_json(id, m.data);
         doc["role"] = std::string{rest.substr(0, dot)};
         doc["type"] = std::string{m.header(tp::wire::headers::type).value_or("")};
-        out.push_back({doc.value("finished_ms", std::int64_t{0}), m.sequence, doc});
+        put_trace_id(doc, m);
+        out.push_back({doc.value("finished_ms", std::int64_t{0}), 2, m.sequence, doc});
         return room(first);
       });
   }
@@ -154,7 +158,7 @@ json task_service::list(const std::string& role, const std::string& state, std::
                {"started_ms", t.started_ms}};
       if (t.percent)
         doc["progress"] = {{"percent", *t.percent}, {"message", t.message}};
-      out.push_back({t.started_ms, 0, std::move(doc)});
+      out.push_back({t.started_ms, 1, 0, std::move(doc)});
     }
   }
   auto tasks = names_.tasks_stream();
@@ -178,7 +182,8 @@ json task_service::list(const std::string& role, const std::string& state, std::
                  {"type", addr->type}, {"stream_seq", m.sequence}, {"due", when}};
         if (auto due = tp::parse_rfc3339_ms(when))
           doc["due_ms"] = *due;
-        out.push_back({submitted_ms(m), m.sequence, std::move(doc)});
+        put_trace_id(doc, m);
+        out.push_back({submitted_ms(m), 0, m.sequence, std::move(doc)});
         return room(first);
       });
   }
@@ -216,19 +221,16 @@ json task_service::list(const std::string& role, const std::string& state, std::
         if (!seen.insert(addr->id).second)
           return true;
         auto s = m.sequence <= delivered_of(addr->role) ? "running" : "queued";
-        out.push_back({submitted_ms(m),
-                       m.sequence,
-                       {{"id", addr->id},
-                        {"state", s},
-                        {"role", addr->role},
-                        {"type", addr->type},
-                        {"stream_seq", m.sequence},
-                        {"queued_ms", m.time_ms}}});
+        json doc{{"id", addr->id},           {"state", s},
+                 {"role", addr->role},       {"type", addr->type},
+                 {"stream_seq", m.sequence}, {"queued_ms", m.time_ms}};
+        put_trace_id(doc, m);
+        out.push_back({submitted_ms(m), 0, m.sequence, std::move(doc)});
         return room(first);
       });
   }
-  std::sort(out.begin(), out.end(), [](const list_entry& a, const list_entry& b) {
-    return std::tie(a.when_ms, a.seq) > std::tie(b.when_ms, b.seq);
+  std::stable_sort(out.begin(), out.end(), [](const list_entry& a, const list_entry& b) {
+    return std::tie(a.when_ms, a.rank, a.seq) > std::tie(b.when_ms, b.rank, b.seq);
   });
   json docs = json::array();
   for (std::size_t i = 0; i < out.size() && i < limit; ++i)

@@ -9,6 +9,7 @@
 #include "transport/config.hpp"
 #include "transport/connection.hpp"
 #include "transport/publisher.hpp"
+#include "transport/stream_reader.hpp"
 #include "transport/wire/subjects.hpp"
 
 #include <nlohmann/json.hpp>
@@ -34,7 +35,10 @@ public:
   /// {id, duplicate, stream_seq}.
   /// `idempotency_key`: the request's Idempotency-Key header (empty: none). Without an `id` in
   /// the request, the key names the task (id_for_idempotency_key).
-  nlohmann::json submit(const nlohmann::json& request, const std::string& idempotency_key = {});
+  /// `traceparent`: the request's W3C trace context (empty: none), carried by the task and its
+  /// result; 400 invalid_field when it is not one.
+  nlohmann::json submit(const nlohmann::json& request, const std::string& idempotency_key = {},
+                        const std::string& traceparent = {});
 
   /// {id, state, ...}; state is scheduled, queued, running, succeeded, failed, dead or
   /// cancelled.
@@ -97,6 +101,7 @@ private:
     std::string type;
     std::int64_t stored_ms = 0;
     bool delivered = false;
+    nlohmann::json trace = nlohmann::json::object(); ///< {trace_id} when the task has one
   };
 
   struct scheduled {
@@ -106,6 +111,7 @@ private:
     std::string subject;
     std::string due; ///< as the schedule says it: RFC 3339
     std::optional<std::int64_t> due_ms;
+    nlohmann::json trace = nlohmann::json::object(); ///< {trace_id} when the task has one
   };
 
   std::optional<nlohmann::json> find_recurring(const std::string& name);
@@ -145,5 +151,9 @@ std::string state_of(const transport::wire::result& r);
 /// A finished task as status shows it, from its stored result's `body`: {id, state, attempts,
 /// worker, started_ms, finished_ms, output | output_base64, error?}.
 nlohmann::json finished_json(const std::string& id, std::string_view body);
+
+/// Adds `trace_id` (32 hex digits) to a status document when `m`, the task's message or its
+/// result, carries a well-formed `traceparent`.
+void put_trace_id(nlohmann::json& doc, const transport::stored_message& m);
 
 } // namespace smith::services::orchestrator

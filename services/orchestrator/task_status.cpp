@@ -7,6 +7,7 @@
 #include "transport/stream_reader.hpp"
 #include "transport/wire/envelope.hpp"
 #include "transport/wire/headers.hpp"
+#include "transport/wire/trace_context.hpp"
 
 namespace smith::services::orchestrator {
 
@@ -20,7 +21,17 @@ std::optional<json> task_service::final_state(const std::string& id) {
                    "read the result of " + id);
   if (!last)
     return std::nullopt;
-  return finished_json(id, last->data);
+  auto out = finished_json(id, last->data);
+  put_trace_id(out, *last);
+  return out;
+}
+
+void put_trace_id(json& doc, const tp::stored_message& m) {
+  auto header = m.header(tp::wire::headers::traceparent);
+  if (!header)
+    return;
+  if (auto id = tp::wire::trace_id_of(*header))
+    doc["trace_id"] = std::string{*id};
 }
 
 json finished_json(const std::string& id, std::string_view body) {
@@ -68,6 +79,7 @@ std::optional<task_service::queued> task_service::find_queued(const std::string&
   q.role = addr.role;
   q.type = addr.type;
   q.stored_ms = m.time_ms;
+  put_trace_id(q.trace, m);
   auto info =
     tp::consumer_info(*conn_, names_.tasks_stream(), tp::wire::subjects::consumer(q.role));
   q.delivered = info && info->delivered_stream_seq >= q.seq;
@@ -84,6 +96,7 @@ std::optional<task_service::scheduled> task_service::find_scheduled(const std::s
   s.role = addr.role;
   s.type = addr.type;
   s.subject = m.subject;
+  put_trace_id(s.trace, m);
   auto when = m.header(tp::wire::headers::schedule).value_or("");
   if (when.starts_with("@at "))
     when.remove_prefix(4);
@@ -118,15 +131,19 @@ json task_service::status(const std::string& id) {
              {"due", sched->due}};
     if (sched->due_ms)
       out["due_ms"] = *sched->due_ms;
+    out.update(sched->trace);
     return out;
   }
-  if (auto q = find_queued(id))
-    return {{"id", id},
-            {"state", q->delivered ? "running" : "queued"},
-            {"role", q->role},
-            {"type", q->type},
-            {"stream_seq", q->seq},
-            {"queued_ms", q->stored_ms}};
+  if (auto q = find_queued(id)) {
+    json out{{"id", id},
+             {"state", q->delivered ? "running" : "queued"},
+             {"role", q->role},
+             {"type", q->type},
+             {"stream_seq", q->seq},
+             {"queued_ms", q->stored_ms}};
+    out.update(q->trace);
+    return out;
+  }
   // It may have finished between the two reads.
   if (auto done = final_state(id))
     return *done;

@@ -7,6 +7,7 @@
 #include "transport/clock.hpp"
 #include "transport/publisher.hpp"
 #include "transport/wire/headers.hpp"
+#include "transport/wire/trace_context.hpp"
 
 #include <string_view>
 
@@ -15,13 +16,21 @@ namespace smith::services::orchestrator {
 namespace tp = smith::transport;
 using json = nlohmann::json;
 
-json task_service::submit(const json& req, const std::string& idempotency_key) {
+json task_service::submit(const json& req, const std::string& idempotency_key,
+                          const std::string& traceparent) {
   std::optional<tp::topology_config> learned;
   auto checked =
     parse_submit_request(req, idempotency_key, topology_for(req, learned), tp::unix_ms());
   const auto& t = checked.task;
   tp::task_headers extra;
   extra.not_before_ms = checked.not_before_ms;
+  if (!traceparent.empty()) {
+    if (!tp::wire::parse_traceparent(traceparent))
+      throw api_error(400, "invalid_field",
+                      "the traceparent header is not a W3C trace context "
+                      "(00-<32 hex>-<16 hex>-<2 hex>, not all zero)");
+    extra.traceparent = traceparent;
+  }
   auto msg = tp::task_message(names_, checked.role, t, extra);
   if (!msg)
     throw api_error(400, "invalid_field", msg.error().message());

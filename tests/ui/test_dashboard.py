@@ -40,8 +40,8 @@ def call(stack, method, path, body=None, token=True, headers=None):
         return e.code, e.headers, e.read()
 
 
-def submit(stack, **task):
-    status, _, body = call(stack, "POST", "/v1/tasks", {"role": "execute", **task})
+def submit(stack, headers=None, **task):
+    status, _, body = call(stack, "POST", "/v1/tasks", {"role": "execute", **task}, headers=headers)
     assert status == 202, body
     return json.loads(body)["id"]
 
@@ -315,8 +315,12 @@ def shown_state(browser):
         "const e = document.querySelector('#task .state'); return e ? e.dataset.state : null")
 
 
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
 def test_a_task_is_followed_live_to_its_end(stack, browser, artifacts):
-    task = submit(stack, type="sleep", payload={"ms": 4000})
+    task = submit(stack, type="sleep", payload={"ms": 4000},
+                  headers={"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"})
     poll(f"{task} running", lambda: state_of(stack, task) == "running")
     show_task(browser, stack, task)
     wait(browser, "progress shown", lambda d: text_of(d, '[data-field="progress"]'))
@@ -327,6 +331,7 @@ def test_a_task_is_followed_live_to_its_end(stack, browser, artifacts):
     wait(browser, "succeeded", lambda d: shown_state(d) == "succeeded", deadline_s=WAIT_S)
     assert text_of(browser, '[data-field="output"]') == "slept 4000 ms"
     assert text_of(browser, '[data-field="attempts"]') == "1"
+    assert text_of(browser, '[data-field="trace_id"]') == TRACE_ID
     assert not browser.find_element(By.ID, "cancel").is_displayed()
     shot(browser, artifacts, "task-succeeded")
 

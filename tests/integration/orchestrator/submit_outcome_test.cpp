@@ -104,3 +104,45 @@ TEST_CASE("an Idempotency-Key names one task: the same key gives the same task a
   CHECK(json::parse(too_long->body)["error"] == "invalid_field");
   CHECK(stream_msgs(*f.s.conn, "SMITH_TASKS") == 3);
 }
+
+TEST_CASE("a traceparent header goes with the task: status and the list show its trace id; a "
+          "malformed one is refused and publishes nothing") {
+  fixture f;
+  orchestrator_process o{f.s.server.url(), f.dir};
+  REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
+  auto post = [&](const std::string& id, const std::string& traceparent) {
+    httplib::Client cli{"127.0.0.1", o.http_port};
+    cli.set_read_timeout(20s);
+    httplib::Headers h{{"Authorization", std::string{"Bearer "} + token},
+                       {"traceparent", traceparent}};
+    return cli.Post("/v1/tasks", h, json{{"role", "test"}, {"type", "echo"}, {"id", id}}.dump(),
+                    "application/json");
+  };
+  const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  for (const auto* bad : {"00-xyz", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"}) {
+    CAPTURE(bad);
+    auto refused = post("untraced", bad);
+    REQUIRE(refused);
+    CHECK(refused->status == 400);
+    CHECK(json::parse(refused->body)["error"] == "invalid_field");
+  }
+  CHECK(stream_msgs(*f.s.conn, "SMITH_TASKS") == 0);
+  CHECK(o.request("GET", "/v1/tasks/untraced")->status == 404);
+
+  auto ok = post("traced", "00-" + trace + "-00f067aa0ba902b7-01");
+  REQUIRE(ok);
+  CHECK(ok->status == 202);
+  auto queued = o.call("GET", "/v1/tasks/traced", nullptr, 200);
+  CHECK(queued["state"] == "queued");
+  CHECK(queued["trace_id"] == trace);
+  auto listed = o.call("GET", "/v1/tasks?role=test", nullptr, 200)["tasks"];
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["trace_id"] == trace);
+  // The worker copies the traceparent onto the result: the finished task keeps its trace id.
+  worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
+  REQUIRE(w.wait_ready());
+  REQUIRE(wait_until([&] { return f.state(o, "traced") == "succeeded"; }, 20s));
+  CHECK(o.call("GET", "/v1/tasks/traced", nullptr, 200)["trace_id"] == trace);
+  CHECK(o.call("GET", "/v1/tasks?role=test", nullptr, 200)["tasks"][0]["trace_id"] == trace);
+}
