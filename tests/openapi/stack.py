@@ -188,3 +188,14 @@ class Stack:
 
 def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
+
+
+def poll(what, probe, deadline_s=30.0):
+    """probe()'s first truthy value, polled until the deadline."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)  # a poll interval
+    raise AssertionError(f"{what}: not within {deadline_s} s")

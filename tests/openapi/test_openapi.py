@@ -32,7 +32,7 @@ from openapi_spec_validator import validate
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from stack import ROOT, Stack  # noqa: E402
+from stack import ROOT, Stack, poll  # noqa: E402
 
 SPEC = ROOT / "docs/openapi.yaml"
 API_MD = ROOT / "docs/API.md"
@@ -270,17 +270,6 @@ def test_quote_and_backslash_refused(stack, path, doc):
     assert status == 400, body
     answer = check_against_spec(load_spec(), "POST", path, status, headers, body)
     assert answer["error"] == "invalid_field", answer
-
-
-def poll(what, probe, deadline_s=30.0):
-    """probe()'s first truthy value, polled until the deadline."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)  # a poll interval
-    raise AssertionError(f"{what}: not within {deadline_s} s")
 
 
 def test_statuses_generated_requests_miss(stack):

@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+from stack import poll  # noqa: E402 (tests/openapi, on the path conftest.py sets; deadline 30 s)
 
 WAIT_S = 30
 
@@ -44,16 +45,6 @@ def submit(stack, headers=None, **task):
     status, _, body = call(stack, "POST", "/v1/tasks", {"role": "execute", **task}, headers=headers)
     assert status == 202, body
     return json.loads(body)["id"]
-
-
-def poll(what, probe, deadline_s=WAIT_S):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)  # a poll interval
-    raise AssertionError(f"{what}: not within {deadline_s} s")
 
 
 def state_of(stack, task_id):

@@ -122,6 +122,13 @@ inline int processes_running(const std::vector<std::string>& argv) {
   return n;
 }
 
+/// The test topology with a second role, `idle`, that no worker serves: its tasks stay queued.
+inline tp::topology_config test_and_idle() {
+  auto cfg = server_fixture::worker_topology();
+  cfg.roles = {"test", "idle"};
+  return cfg;
+}
+
 inline std::map<std::string, std::string> cli_env(const fixture& f) {
   return {{"SMITH_NATS_URL", f.s.server.url()}, {"SMITH_ROLES", "test"}};
 }

@@ -8,12 +8,6 @@ using namespace orchestrator_testing;
 
 namespace {
 
-tp::topology_config test_and_idle() {
-  auto cfg = server_fixture::worker_topology();
-  cfg.roles = {"test", "idle"};
-  return cfg;
-}
-
 // Stores a dead letter as the orchestrator would, with `original` as its task's body.
 std::uint64_t store_dead_letter(fixture& f, const std::string& id, std::string original,
                                 std::string body = {}) {

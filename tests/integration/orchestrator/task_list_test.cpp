@@ -6,13 +6,6 @@ using namespace orchestrator_testing;
 
 namespace {
 
-// The test topology with a second role that no worker serves: its tasks stay queued.
-tp::topology_config two_roles() {
-  auto cfg = server_fixture::worker_topology();
-  cfg.roles = {"test", "idle"};
-  return cfg;
-}
-
 std::vector<std::string> ids_of(const json& list) {
   std::vector<std::string> out;
   for (const auto& t : list["tasks"])
@@ -24,7 +17,7 @@ std::vector<std::string> ids_of(const json& list) {
 
 TEST_CASE("GET /v1/tasks lists recent tasks newest first, by role and state, each as status has "
           "it") {
-  fixture f{two_roles()};
+  fixture f{test_and_idle()};
   orchestrator_process o{f.s.server.url(), f.dir, {{"SMITH_ROLES", "test,idle"}}};
   REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
   worker_process w{f.s.server.url(), f.dir, {"--concurrency", "2"}};
@@ -188,7 +181,7 @@ TEST_CASE("GET /v1/workers and smith workers list each live worker with its role
 }
 
 TEST_CASE("a long queue is listed newest first across the windows it is read back in") {
-  fixture f{two_roles()};
+  fixture f{test_and_idle()};
   orchestrator_process o{f.s.server.url(), f.dir, {{"SMITH_ROLES", "test,idle"}}};
   REQUIRE_MESSAGE(o.wait_ready(), o.log_text());
   std::vector<std::string> newest_first;
