@@ -1,7 +1,10 @@
 """Waiting for a task's end and following its progress (docs/WIRE.md §6 and §8): subscribe to
-the result subject first, then read the stored result by direct get, so that nothing is missed
-however fast the worker is. After a reconnect the stored result is read again: a result
-published while the link was down never reached the subscription."""
+the result subject first, then read the stored result by direct get. The server hands a message
+to its subscribers before its stream has stored it, so a result published just before the
+subscription began can be missing from both for a moment: while waiting, the stored result is
+read again after 50 ms, then at doubling intervals up to every second. After a reconnect it is
+read again at once: a result published while the link was down never reached the
+subscription."""
 
 from __future__ import annotations
 
@@ -22,6 +25,13 @@ from ._wire import from_ms
 from .errors import ResultTimeout, Unavailable
 
 log = logging.getLogger("mistersmith")
+
+FIRST_RECHECK = 0.05  # seconds after the first read of the stored result, the second
+LAST_RECHECK = 1.0  # the longest pause between two reads while waiting
+
+
+def _next_recheck(pause: float) -> float:
+    return min(pause * 2, LAST_RECHECK)
 
 
 class Listeners:
@@ -102,6 +112,7 @@ async def wait_result(link: Link, listeners: Listeners, task_id: str, role: str 
     sub = await _subscribe(link, subject, on_result)
     forget = listeners.add(woken.set)
     deadline = None if timeout is None else loop.time() + timeout
+    pause = FIRST_RECHECK
     try:
         while True:
             _check_open(link, listeners)
@@ -113,14 +124,15 @@ async def wait_result(link: Link, listeners: Listeners, task_id: str, role: str 
             try:
                 left = None if deadline is None else max(0.0, deadline - loop.time())
                 waiting: set[asyncio.Future[Any]] = {arrived, wake}
-                await asyncio.wait(waiting, timeout=left,
+                await asyncio.wait(waiting, timeout=pause if left is None else min(pause, left),
                                    return_when=asyncio.FIRST_COMPLETED)
             finally:
                 wake.cancel()
             if arrived.done():
                 return read_result(task_id, Stored(subject, arrived.result(), 0))
-            if not woken.is_set():
+            if deadline is not None and loop.time() >= deadline and not woken.is_set():
                 raise ResultTimeout(task_id, timeout or 0.0)
+            pause = _next_recheck(pause)
     finally:
         forget()
         if not arrived.done():
@@ -166,8 +178,13 @@ async def follow_progress(link: Link, listeners: Listeners, task_id: str, role: 
         subs.append(await _subscribe(link, subject, on_result))
         if await _stored_result(link, task_id, subject) is not None:
             return
+        pause = FIRST_RECHECK
         while True:
-            item = await queue.get()
+            try:
+                item = await asyncio.wait_for(queue.get(), pause)
+            except asyncio.TimeoutError:
+                item = _RECHECK
+                pause = _next_recheck(pause)
             _check_open(link, listeners)
             if item is _ENDED:
                 return

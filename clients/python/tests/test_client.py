@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
 import mistersmith
+import mistersmith._watch
 from mistersmith import AlreadyFinished, NotFound, ResultTimeout, TaskStatus
 from smith_cluster import Cluster, run, until
 
@@ -49,6 +51,30 @@ def test_the_same_id_is_one_task(cluster: Cluster) -> None:
             assert (first.duplicate, second.duplicate) == (False, True)
             assert second.stream_seq == first.stream_seq
             assert (await second.result(timeout=30)).text() == "first"
+
+    run(scenario())
+
+
+def test_a_result_the_subscription_missed_is_still_found(
+        cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server hands a result to subscribers before its stream stores it: one published
+    just before the waiter subscribed reaches neither its subscription nor its first read of
+    the stream. Here no result ever reaches the subscriptions (they listen elsewhere); the
+    waits still end, by reading the stream again."""
+    real_subscribe = mistersmith._watch._subscribe
+
+    async def deaf(link: Any, subject: str, cb: Any) -> Any:
+        return await real_subscribe(link, f"nobody.{uuid.uuid4().hex}", cb)
+
+    monkeypatch.setattr(mistersmith._watch, "_subscribe", deaf)
+
+    async def scenario() -> None:
+        async with await cluster.client() as client:
+            slow = await client.submit("test", "sleep", {"ms": 300})
+            assert (await slow.result(timeout=5)).text() == "slept 300 ms"
+            followed = await client.submit("test", "sleep", {"ms": 300})
+            assert [p async for p in followed.progress()] == []  # no events reach it either
+            assert (await followed.result(timeout=0.5)).ok  # it ended: the result is stored
 
     run(scenario())
 
