@@ -2,8 +2,10 @@
 // default settings (publish -> worker -> result in SMITH_RESULTS), against two nats.c baselines
 // on the same server in the same run: the raw loop (the upper bound) and a careful hand-written
 // worker with smith's guarantees (like_for_like). Each round runs all three, so all see the same
-// machine; the ratios of medians are what we quote. Then 1, 2 and 4 workers on the one role, and
-// the workers' CPU per 1,000 tasks and memory, idle and under load.
+// machine; the ratios of medians are what we quote. The baselines publish all their tasks, then
+// work them off; smith is timed that way too (smith_backlog, against them) and while its tasks
+// are published (smith, as the peers are). Then 1, 2 and 4 workers on the one role, and the
+// workers' CPU per 1,000 tasks and memory, idle and under load.
 #include "count_wait.hpp"
 #include "json_lines.hpp"
 #include "must.hpp"
@@ -95,8 +97,11 @@ public:
     return *conn_;
   }
 
-  // Publishes `tasks` echo tasks and waits for all their results.
-  smith_round run(const smith_workers& workers, int tasks) {
+  // Publishes `tasks` echo tasks and waits for all their results. With `backlog`, timed as the
+  // nats.c baselines are: the role's consumer is paused while every task is published and
+  // stored, then resumed, and the time covers both; without, the workers take the tasks while
+  // they are published (as the peers are measured).
+  smith_round run(const smith_workers& workers, int tasks, bool backlog) {
     tp::wire::task t;
     t.type = "echo";
     t.payload.assign(256, 'p');
@@ -104,6 +109,8 @@ public:
     // Ids differ in every run: the server drops a repeated id inside its duplicate window.
     auto prefix = "w" + std::to_string(++runs_) + "-";
     results_ = 0;
+    if (backlog)
+      pause_consumer(true);
     double cpu_before = workers.cpu_seconds();
     auto start = clock_type::now();
     for (int i = 0; i < tasks; ++i) {
@@ -111,6 +118,8 @@ public:
       must(pub_->publish_async(must(tp::task_message(names_, "bench", t))));
     }
     must(pub_->wait_complete(120s));
+    if (backlog)
+      pause_consumer(false);
     if (!smith::bench::wait_for_count(results_, tasks, 30s))
       die("only " + std::to_string(results_.load()) + " of " + std::to_string(tasks)
           + " results arrived, none for 30 s; see " + workers.log(0).string());
@@ -121,6 +130,22 @@ public:
   }
 
 private:
+  // JetStream's consumer pause (ADR-48): the workers' pull requests wait at the server, and get
+  // the tasks once it is resumed.
+  void pause_consumer(bool pause) {
+    auto api = std::string{"$JS.API.CONSUMER.PAUSE."} + names_.tasks_stream() + "."
+               + tp::wire::subjects::consumer("bench");
+    const char* body = pause ? R"({"pause_until":"2999-01-01T00:00:00Z"})" : "{}";
+    natsMsg* reply = nullptr;
+    if (natsConnection_RequestString(&reply, conn_->native(), api.c_str(), body, 5000) != NATS_OK)
+      die("no answer to " + api);
+    tp::msg_handle hold{reply};
+    std::string_view answer{natsMsg_GetData(reply),
+                            static_cast<std::size_t>(natsMsg_GetDataLength(reply))};
+    if (answer.find(pause ? R"("paused":true)" : R"("paused":false)") == std::string_view::npos)
+      die(api + " answered " + std::string{answer});
+  }
+
   static void on_result(natsConnection*, natsSubscription*, natsMsg* m, void* count) {
     tp::msg_handle hold{m};
     static_cast<std::atomic<int>*>(count)->fetch_add(1, std::memory_order_relaxed);
@@ -183,6 +208,7 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
   g.rss_idle_kib = w.max_status_kib("VmRSS");
   std::vector<double> raw;
   std::vector<double> lfl;
+  std::vector<double> backlog;
   for (int r = 1; r <= a.rounds; ++r) {
     if (baselines) {
       raw.push_back(smith::bench::run_raw_pipeline(url, a.tasks, 256, baseline_round));
@@ -190,7 +216,15 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
       rep.round("raw", "tasks_per_s", raw.back(), r, 1, std::nullopt);
       rep.round("like_for_like", "tasks_per_s", lfl.back(), r, 1, std::nullopt);
     }
-    auto s = c.run(w, a.tasks);
+    if (baselines) { // timed as they are: tasks published first, then worked off
+      auto b = c.run(w, a.tasks, true);
+      backlog.push_back(b.tasks_per_s);
+      rep.round(rep.system + "_backlog", "tasks_per_s", b.tasks_per_s, r, count, g.concurrency);
+      rep.round(rep.system + "_backlog", "cpu_s_per_1k", b.cpu_s_per_1k, r, count, g.concurrency);
+      std::printf("  round %d: smith_backlog %8.0f tasks/s, CPU %.3f s per 1k tasks\n", r,
+                  b.tasks_per_s, b.cpu_s_per_1k);
+    }
+    auto s = c.run(w, a.tasks, false);
     g.tasks_per_s.push_back(s.tasks_per_s);
     rep.round(rep.system, "tasks_per_s", s.tasks_per_s, r, count, g.concurrency);
     rep.round(rep.system, "cpu_s_per_1k", s.cpu_s_per_1k, r, count, g.concurrency);
@@ -208,9 +242,12 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
   if (baselines) {
     double rm = median(raw);
     double lm = median(lfl);
+    double bm = median(backlog);
     double sm = median(g.tasks_per_s);
-    std::printf("medians: raw %.0f, like_for_like %.0f, smith %.0f tasks/s\n", rm, lm, sm);
-    std::printf("ratio smith/like_for_like %.2f, smith/raw %.2f\n", sm / lm, sm / rm);
+    std::printf("medians: raw %.0f, like_for_like %.0f, smith_backlog %.0f, smith %.0f tasks/s\n",
+                rm, lm, bm, sm);
+    std::printf("ratio smith_backlog/like_for_like %.2f, smith_backlog/raw %.2f\n", bm / lm,
+                bm / rm);
   }
   return g;
 }
