@@ -6,6 +6,7 @@
 // work them off; smith is timed that way too (smith_backlog, against them) and while its tasks
 // are published (smith, as the peers are). Then 1, 2 and 4 workers on the one role, and the
 // workers' CPU per 1,000 tasks and memory, idle and under load.
+#include "count_wait.hpp"
 #include "json_lines.hpp"
 #include "must.hpp"
 #include "raw_pipeline.hpp"
@@ -16,6 +17,7 @@
 #include "transport/handle.hpp"
 #include "transport/library.hpp"
 #include "transport/publisher.hpp"
+#include "transport/stream_reader.hpp"
 #include "transport/wire/envelope.hpp"
 
 #include <nats/nats.h>
@@ -27,7 +29,6 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace tp = smith::transport;
@@ -85,10 +86,6 @@ public:
     conn_ = must(tp::connection::connect(cc));
     smith::bench::apply_default_topology(*conn_);
     pub_ = must(tp::publisher::create(conn_, {}));
-    jsCtx* js = nullptr;
-    if (natsConnection_JetStream(&js, conn_->native(), nullptr) != NATS_OK)
-      die("no JetStream context");
-    js_.reset(js);
   }
 
   const tp::connection& conn() const {
@@ -118,7 +115,9 @@ public:
     must(pub_->wait_complete(120s));
     if (backlog)
       pause_consumer(false);
-    if (auto stored = wait_for_results(stored_before + tasks, 30s); stored < stored_before + tasks)
+    auto stored = smith::bench::poll_count([this] { return stored_results(); },
+                                           stored_before + tasks, 30s, 5ms);
+    if (stored < stored_before + tasks)
       die("only " + std::to_string(stored - stored_before) + " of " + std::to_string(tasks)
           + " results stored, none for 30 s; see " + workers.log(0).string());
     smith_round r;
@@ -144,38 +143,13 @@ private:
       die(api + " answered " + std::string{answer});
   }
 
-  std::uint64_t stored_results() {
-    jsStreamInfo* si = nullptr;
-    jsErrCode jerr{};
-    if (js_GetStreamInfo(&si, js_.get(), names_.results_stream().c_str(), nullptr, &jerr)
-        != NATS_OK)
-      die("cannot read the state of " + names_.results_stream());
-    tp::stream_info_handle hold{si};
-    return si->State.Msgs;
-  }
-
-  // Polls the stored results until there are `target`, or until their count has not moved for
-  // `stall` (a stall, not a fixed deadline, means something is lost); returns the last count.
-  std::uint64_t wait_for_results(std::uint64_t target, std::chrono::milliseconds stall) {
-    auto seen = stored_results();
-    auto moved = clock_type::now();
-    while (seen < target) {
-      std::this_thread::sleep_for(5ms); // a poll interval, not a synchronisation
-      auto now = stored_results();
-      if (now != seen) {
-        seen = now;
-        moved = clock_type::now();
-      } else if (clock_type::now() - moved > stall) {
-        break;
-      }
-    }
-    return seen;
+  std::uint64_t stored_results() const {
+    return must(tp::stream_info(*conn_, names_.results_stream())).messages;
   }
 
   std::shared_ptr<tp::connection> conn_;
   std::unique_ptr<tp::publisher> pub_;
   tp::wire::subjects names_{"smith"};
-  tp::js_handle js_;
   int runs_ = 0;
 };
 
