@@ -17,7 +17,8 @@ double seconds_since(std::chrono::steady_clock::time_point start);
 double run_raw_pipeline(const std::string& url, int n, int batch, int round);
 
 /// The loop a careful engineer writes by hand with nats.c: fetch 256 at a time, publish each
-/// 64 B result with a Nats-Msg-Id, and ack the task only once its result's PubAck arrived
+/// result (an echo of the task's 256 B, as smith's echo tasks return) with a Nats-Msg-Id, and
+/// ack the task only once its result's PubAck arrived
 /// (from the PubAck handler, so nothing waits per message). Own streams (BLFL_*), ids unique
 /// to `round`, the clock as in run_raw_pipeline; returns tasks/s.
 double run_like_for_like(const std::string& url, int n, int round);
