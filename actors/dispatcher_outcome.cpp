@@ -32,10 +32,10 @@ void finish(dispatcher_actor* self, std::uint64_t seq, const std::string& outcom
                 std::chrono::duration_cast<milliseconds>(took), e.error_type, e.error});
   if (e.ph != entry::phase::running)
     --st.storing;
-  st.spent.push_back(std::move(e.msg));
+  st.spent.add(std::move(e.msg));
   st.inflight.erase(it);
-  if (st.spent.size() >= spent_batch || st.inflight.empty())
-    st.spent.clear();
+  if (st.inflight.empty())
+    st.spent.release();
 }
 
 void store(dispatcher_actor* self, std::uint64_t seq, entry& e, bool ok, const std::string& output,

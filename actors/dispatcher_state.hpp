@@ -7,6 +7,7 @@
 
 #include "actors/dispatcher.hpp"
 #include "actors/messages.hpp"
+#include "transport/handle.hpp"
 
 #include <caf/all.hpp>
 
@@ -56,6 +57,9 @@ struct entry {
   std::string error;
 };
 
+// Finished attempts' messages are freed this many at a time (dispatcher_state::spent).
+constexpr std::size_t spent_batch = 64;
+
 struct dispatcher_state {
   dispatcher_config cfg;
   std::shared_ptr<dispatcher_port> port;         // set once bound
@@ -73,10 +77,9 @@ struct dispatcher_state {
   // How long attempts take lately from hand-over to a worker to its answer (an exponential
   // average, microseconds; negative: none ran yet): it sizes the prefetch.
   double run_average_us = -1;
-  // The messages of attempts just finished, freed together: nats.c hands each message it frees
-  // to its collector thread, and wakes that thread when its list was empty, so freeing them one
-  // by one cost a futex wake-up per task (a tenth of a busy worker's CPU, measured with perf).
-  std::vector<message_ptr> spent;
+  // The messages of attempts just finished, freed spent_batch at a time, and all at once when
+  // none is left in flight (transport::batched_release says why).
+  transport::batched_release<message_ptr> spent{spent_batch};
   bool announce_armed = false; // an announce sweep is due
   bool draining = false;
   bool drain_expired = false;
@@ -110,9 +113,6 @@ constexpr std::int64_t max_prefetch = 256;
 // once: an idle worker answers without that wait, and a busy one, with many results and acks
 // under way, writes them in batches, which costs it and the server far less per task.
 constexpr std::int64_t write_at_once_below = 4;
-// Finished attempts' messages are freed this many at a time, and all at once when none is left
-// in flight (dispatcher_state::spent).
-constexpr std::size_t spent_batch = 64;
 // After a store that may not have happened (its publish ack timed out), the same messages go
 // out again after this pause; their Nats-Msg-Ids make a second copy harmless.
 constexpr milliseconds restore_pause{500};

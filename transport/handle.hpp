@@ -3,7 +3,9 @@
 
 #include <nats/nats.h>
 
+#include <cstddef>
 #include <memory>
+#include <vector>
 
 namespace smith::transport {
 
@@ -26,5 +28,32 @@ using stream_info_handle = nats_handle<jsStreamInfo, jsStreamInfo_Destroy>;
 using consumer_info_handle = nats_handle<jsConsumerInfo, jsConsumerInfo_Destroy>;
 using pub_ack_handle = nats_handle<jsPubAck, jsPubAck_Destroy>;
 using inbox_handle = nats_handle<natsInbox, natsInbox_Destroy>;
+
+/// Holds what owns nats.c messages and lets them go `batch` at a time. nats.c hands each message
+/// it frees to its collector thread and wakes that thread whenever the collector's list was
+/// empty: messages freed one by one, one per task, cost a thread wake-up per task (a tenth of a
+/// busy worker's CPU, measured with perf); freed together, one per batch.
+template <class Handle>
+class batched_release {
+public:
+  explicit batched_release(std::size_t batch = 64) : batch_(batch) {
+    held_.reserve(batch);
+  }
+
+  void add(Handle h) {
+    held_.push_back(std::move(h));
+    if (held_.size() >= batch_)
+      held_.clear();
+  }
+
+  /// Lets go of everything held now.
+  void release() noexcept {
+    held_.clear();
+  }
+
+private:
+  std::size_t batch_;
+  std::vector<Handle> held_;
+};
 
 } // namespace smith::transport

@@ -3,27 +3,21 @@
 
 #include "transport/clock.hpp"
 #include "transport/connection.hpp"
+#include "transport/pub_ack.hpp"
 #include "transport/wire/headers.hpp"
 
-#include <atomic>
+#include <charconv>
+#include <condition_variable>
+#include <map>
 #include <mutex>
-#include <unordered_map>
 
 namespace smith::transport {
 
-struct publisher::state {
-  completion on_complete;
-  std::atomic<std::int64_t> pending{0};
-  // nats.c hands the message back to the ack callback: its address finds the caller's ref.
-  std::mutex mtx;
-  std::unordered_map<const natsMsg*, std::uint64_t> refs;
-};
-
 namespace {
 
-expected<msg_handle> make_msg(const outgoing& out) {
+expected<msg_handle> make_msg(const outgoing& out, const char* reply = nullptr) {
   natsMsg* raw = nullptr;
-  auto st = natsMsg_Create(&raw, out.subject.c_str(), nullptr, out.body.data(),
+  auto st = natsMsg_Create(&raw, out.subject.c_str(), reply, out.body.data(),
                            static_cast<int>(out.body.size()));
   if (st != NATS_OK)
     return from_nats(st, "build message for " + out.subject);
@@ -83,6 +77,66 @@ std::string result_msg_id(std::uint64_t task_seq) {
   return "result-" + std::to_string(task_seq);
 }
 
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// What waits for an ack: the caller's reference and what its completion names.
+struct waiting {
+  std::uint64_t ref = 0;
+  std::string msg_id;
+  std::string subject;
+  clock_type::time_point deadline;
+};
+
+} // namespace
+
+struct publisher::state {
+  completion on_complete;
+  std::mutex mtx;
+  // Publishes waiting for room and wait_complete() callers: told when pending drops.
+  std::condition_variable room;
+  int room_waiters = 0;
+  // The expiry thread: told when the first message starts waiting, and to stop.
+  std::condition_variable expiry;
+  bool stop = false;
+  // By the id in the reply subject: ids grow, and with one ack_timeout so do the deadlines.
+  std::map<std::uint64_t, waiting> waiting_acks;
+  std::uint64_t next_id = 0;
+  // Publishes without their outcome yet: an entry leaves waiting_acks when its outcome is
+  // known, and counts here until its completion has returned.
+  std::int64_t pending = 0;
+  // Messages sent, and acks read (only on_ack touches acks_read: nats.c calls one
+  // subscription's handler on one thread at a time).
+  std::mutex sent_mtx;
+  batched_release<msg_handle> sent;
+  batched_release<msg_handle> acks_read;
+
+  // Takes the entry for `id` out, if its outcome is still open.
+  std::optional<waiting> take(std::uint64_t id) {
+    std::lock_guard guard{mtx};
+    auto it = waiting_acks.find(id);
+    if (it == waiting_acks.end())
+      return std::nullopt;
+    auto w = std::move(it->second);
+    waiting_acks.erase(it);
+    return w;
+  }
+
+  void completed(std::int64_t n) {
+    std::lock_guard guard{mtx};
+    pending -= n;
+    if (room_waiters > 0)
+      room.notify_all();
+  }
+
+  void complete(const waiting& w, const expected<publish_ack>& outcome) {
+    if (on_complete)
+      on_complete(w.ref, w.msg_id, outcome);
+    completed(1);
+  }
+};
+
 publisher::publisher(std::shared_ptr<connection> conn, options opts)
   : conn_(std::move(conn)), opts_(opts), state_(std::make_shared<state>()) {
 }
@@ -95,62 +149,93 @@ expected<std::unique_ptr<publisher>> publisher::create(std::shared_ptr<connectio
     return error{errc::invalid_argument, "publisher ack_timeout must be at least 1ms"};
   std::unique_ptr<publisher> self{new publisher(std::move(conn), opts)};
   self->state_->on_complete = std::move(on_complete);
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = self->conn_->config().request_timeout.count();
-  jo.PublishAsync.MaxPending = opts.max_pending;
-  jo.PublishAsync.StallWait = opts.stall_wait.count();
-  jo.PublishAsync.AckHandler = &publisher::on_ack;
-  jo.PublishAsync.AckHandlerClosure = self->state_.get();
-  jsCtx* js = nullptr;
-  if (auto st = natsConnection_JetStream(&js, self->conn_->native(), &jo); st != NATS_OK)
-    return from_nats(st, "create JetStream context for publishing");
-  self->js_.reset(js);
+  natsInbox* inbox = nullptr;
+  if (auto st = natsInbox_Create(&inbox); st != NATS_OK)
+    return from_nats(st, "create inbox");
+  inbox_handle hold{inbox};
+  self->inbox_ = std::string{inbox} + ".";
+  auto wildcard = self->inbox_ + "*";
+  // The state lives on until nats.c says the last ack handler has returned (on_sub_complete).
+  auto* closure = new std::shared_ptr<state>(self->state_);
+  natsSubscription* sub = nullptr;
+  if (auto st =
+        natsConnection_Subscribe(&sub, self->conn_->native(), wildcard.c_str(), &on_ack, closure);
+      st != NATS_OK) {
+    delete closure;
+    return from_nats(st, "subscribe to " + wildcard);
+  }
+  self->sub_.reset(sub);
+  natsSubscription_SetOnCompleteCB(sub, &on_sub_complete, closure);
+  // Acks are bounded by max_pending: never drop one as a slow consumer.
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  self->expiry_ = std::thread{[p = self.get()] { p->expire_loop(); }};
   return self;
 }
 
 publisher::~publisher() {
-  if (js_ && state_->pending.load() > 0) {
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = 2000;
-    js_PublishAsyncComplete(js_.get(), &po);
+  if (pending() > 0)
+    (void)wait_complete(std::chrono::milliseconds{2000});
+  {
+    std::lock_guard guard{state_->mtx};
+    state_->stop = true;
   }
-  js_.reset();
-  // An ack callback may still be on its way from a nats.c thread: the state it points at
-  // lives as long as the connection, which outlives its subscriptions' callbacks.
-  conn_->keep_alive(state_);
+  state_->expiry.notify_one();
+  if (expiry_.joinable())
+    expiry_.join();
+  if (sub_)
+    natsSubscription_Unsubscribe(sub_.get());
 }
 
-void publisher::on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
-  auto* st = static_cast<state*>(closure);
-  msg_handle hold{msg};
-  std::uint64_t ref = 0;
-  if (st->on_complete) {
-    std::lock_guard guard{st->mtx};
-    if (auto it = st->refs.find(msg); it != st->refs.end()) {
-      ref = it->second;
-      st->refs.erase(it);
+void publisher::on_ack(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto& st = **static_cast<std::shared_ptr<state>*>(closure);
+  struct hand_back {
+    state& st;
+    natsMsg* msg;
+    ~hand_back() {
+      st.acks_read.add(msg_handle{msg});
     }
-  }
-  st->pending.fetch_sub(1);
-  if (!st->on_complete)
+  } hold{st, msg};
+  std::string_view subject = natsMsg_GetSubject(msg);
+  auto tail = subject.substr(subject.rfind('.') + 1);
+  std::uint64_t id = 0;
+  auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), id);
+  if (ec != std::errc{} || end != tail.data() + tail.size())
     return;
-  const char* id = nullptr;
-  natsMsgHeader_Get(msg, wire::headers::msg_id, &id);
-  std::string_view msg_id = id != nullptr ? id : "";
-  if (pa != nullptr) {
-    st->on_complete(
-      ref, msg_id,
-      publish_ack{pa->Stream != nullptr ? pa->Stream : "", pa->Sequence, pa->Duplicate});
-    return;
+  // An ack after its timeout finds nothing: the caller was told, and publishes it again.
+  if (auto w = st.take(id))
+    st.complete(*w, read_pub_ack(msg, w->subject));
+}
+
+void publisher::on_sub_complete(void* closure) {
+  delete static_cast<std::shared_ptr<state>*>(closure);
+}
+
+void publisher::expire_loop() {
+  auto& st = *state_;
+  std::unique_lock lock{st.mtx};
+  while (!st.stop) {
+    if (st.waiting_acks.empty()) {
+      st.expiry.wait(lock);
+      continue;
+    }
+    auto now = clock_type::now();
+    if (auto first = st.waiting_acks.begin()->second.deadline; first > now) {
+      st.expiry.wait_until(lock, first);
+      continue;
+    }
+    std::vector<waiting> expired;
+    while (!st.waiting_acks.empty() && st.waiting_acks.begin()->second.deadline <= now) {
+      expired.push_back(std::move(st.waiting_acks.begin()->second));
+      st.waiting_acks.erase(st.waiting_acks.begin());
+    }
+    lock.unlock();
+    for (const auto& w : expired) {
+      if (st.on_complete)
+        st.on_complete(w.ref, w.msg_id, from_nats(NATS_TIMEOUT, "publish to " + w.subject));
+    }
+    st.completed(static_cast<std::int64_t>(expired.size()));
+    lock.lock();
   }
-  auto err = from_nats(pae != nullptr ? pae->Err : NATS_ERR,
-                       "publish to " + std::string{natsMsg_GetSubject(msg)},
-                       pae != nullptr ? pae->ErrCode : 0);
-  if (pae != nullptr && pae->ErrText != nullptr && pae->ErrCode != 0)
-    err = error{err.code(), err.message() + ": " + pae->ErrText, err.nats_status(), err.js_code()};
-  st->on_complete(ref, msg_id, err);
 }
 
 namespace {
@@ -175,7 +260,7 @@ expected<publish_ack> publish_on(jsCtx* js, const outgoing& msg,
 } // namespace
 
 expected<publish_ack> publisher::publish(const outgoing& msg, std::chrono::milliseconds timeout) {
-  return publish_on(js_.get(), msg, timeout);
+  return publish_on(conn_->jetstream(), msg, timeout);
 }
 
 expected<publish_ack> publish(const connection& conn, const outgoing& msg,
@@ -184,50 +269,64 @@ expected<publish_ack> publish(const connection& conn, const outgoing& msg,
 }
 
 expected<void> publisher::publish_async(const outgoing& msg, std::uint64_t ref) {
-  auto m = make_msg(msg);
+  auto& st = *state_;
+  std::uint64_t id = 0;
+  {
+    std::unique_lock lock{st.mtx};
+    if (st.pending >= opts_.max_pending) {
+      ++st.room_waiters;
+      st.room.wait_for(lock, opts_.stall_wait, [&] { return st.pending < opts_.max_pending; });
+      --st.room_waiters;
+      if (st.pending >= opts_.max_pending)
+        return error{errc::backpressure,
+                     "publish to " + msg.subject + ": " + std::to_string(opts_.max_pending)
+                       + " publishes still wait for acks after "
+                       + std::to_string(opts_.stall_wait.count())
+                       + " ms. Hint: the server is slow or unreachable; retry later",
+                     NATS_TIMEOUT};
+    }
+    id = st.next_id++;
+    bool first = st.waiting_acks.empty();
+    st.waiting_acks.emplace_hint(
+      st.waiting_acks.end(), id,
+      waiting{ref, msg.msg_id, msg.subject, clock_type::now() + opts_.ack_timeout});
+    ++st.pending;
+    if (first)
+      st.expiry.notify_one();
+  }
+  char digits[24];
+  auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), id);
+  std::string reply = inbox_;
+  reply.append(digits, end);
+  auto m = make_msg(msg, reply.c_str());
+  auto st_pub = m ? natsConnection_PublishMsg(conn_->native(), m->get()) : NATS_OK;
+  if (m && st_pub == NATS_OK) {
+    std::lock_guard guard{st.sent_mtx};
+    st.sent.add(std::move(*m));
+    return {};
+  }
+  // Not sent: no outcome will come, and the caller keeps the message.
+  if (st.take(id))
+    st.completed(1);
   if (!m)
     return m.error();
-  natsMsg* raw = m->release();
-  const natsMsg* key = raw;
-  state_->pending.fetch_add(1);
-  if (state_->on_complete) {
-    std::lock_guard guard{state_->mtx};
-    state_->refs[key] = ref;
-  }
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = opts_.ack_timeout.count();
-  auto st = js_PublishMsgAsync(js_.get(), &raw, &po);
-  if (st != NATS_OK) {
-    msg_handle back{raw}; // still ours when the call failed
-    state_->pending.fetch_sub(1);
-    if (state_->on_complete) {
-      std::lock_guard guard{state_->mtx};
-      state_->refs.erase(key);
-    }
-    if (st == NATS_TIMEOUT)
-      return error{errc::backpressure,
-                   "publish to " + msg.subject + ": " + std::to_string(opts_.max_pending)
-                     + " publishes still wait for acks after "
-                     + std::to_string(opts_.stall_wait.count())
-                     + " ms. Hint: the server is slow or unreachable; retry later",
-                   st};
-    return from_nats(st, "publish to " + msg.subject);
-  }
-  return {};
+  return from_nats(st_pub, "publish to " + msg.subject);
 }
 
 expected<void> publisher::wait_complete(std::chrono::milliseconds timeout) {
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MaxWait = timeout.count();
-  if (auto st = js_PublishAsyncComplete(js_.get(), &po); st != NATS_OK)
-    return from_nats(st, "wait for " + std::to_string(pending()) + " publish acks");
+  auto& st = *state_;
+  std::unique_lock lock{st.mtx};
+  ++st.room_waiters;
+  bool done = st.room.wait_for(lock, timeout, [&] { return st.pending == 0; });
+  --st.room_waiters;
+  if (!done)
+    return from_nats(NATS_TIMEOUT, "wait for " + std::to_string(st.pending) + " publish acks");
   return {};
 }
 
 std::int64_t publisher::pending() const {
-  return state_->pending.load();
+  std::lock_guard guard{state_->mtx};
+  return state_->pending;
 }
 
 } // namespace smith::transport

@@ -1,6 +1,11 @@
 // JetStream publishing: synchronous (wait for the stream's ack) and asynchronous with a bound
 // on acks outstanding, so a slow or absent server turns into backpressure instead of memory.
 // Each asynchronous publish reports its own outcome through the completion callback.
+//
+// The asynchronous side tracks its own PubAcks (one inbox subscription, one reply subject per
+// message, one timer thread for the ack timeout) instead of nats.c's js_PublishMsgAsync, whose
+// per-message hash entry, timeout record and, for every message, a synthetic timeout message
+// delivered ack_timeout later cost a worker more than the rest of storing a result.
 #pragma once
 
 #include "transport/expected.hpp"
@@ -14,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -80,8 +86,10 @@ public:
     std::chrono::milliseconds ack_timeout{5000};
   };
 
-  /// Called once per asynchronous publish, on a nats.c thread, with the caller's reference
-  /// given to publish_async and the message's Nats-Msg-Id (empty when it had none).
+  /// Called once per asynchronous publish with the caller's reference given to publish_async
+  /// and the message's Nats-Msg-Id (empty when it had none): for an ack on nats.c's thread of
+  /// the ack subscription, for a timeout on the publisher's timer thread, so two calls may run
+  /// at once.
   using completion =
     std::function<void(std::uint64_t ref, std::string_view msg_id, const expected<publish_ack>&)>;
 
@@ -112,12 +120,16 @@ private:
 
   publisher(std::shared_ptr<connection> conn, options opts);
 
-  static void on_ack(jsCtx* js, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure);
+  static void on_ack(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
+  static void on_sub_complete(void* closure);
+  void expire_loop();
 
   std::shared_ptr<connection> conn_;
   options opts_;
   std::shared_ptr<state> state_;
-  js_handle js_;
+  std::string inbox_;
+  subscription_handle sub_;
+  std::thread expiry_;
 };
 
 } // namespace smith::transport

@@ -47,6 +47,42 @@ TEST_CASE("asynchronous publishes each report their own outcome") {
   CHECK(*refs.rbegin() == 1000 + n - 1);
 }
 
+TEST_CASE("asynchronous outcomes say what the server said: duplicate, too large, no stream") {
+  single_server s;
+  std::mutex mtx;
+  std::map<std::uint64_t, tp::expected<tp::publish_ack>> outcomes;
+  auto pub =
+    must(tp::publisher::create(s.conn, {}, [&](std::uint64_t ref, std::string_view, const auto& r) {
+      std::lock_guard guard{mtx};
+      outcomes.emplace(ref, r);
+    }));
+  auto task = must(tp::task_message(s.names, "test", make_task("twice")));
+  must(pub->publish_async(task, 1));
+  must(pub->wait_complete(10s)); // stored before its repeat is sent
+  must(pub->publish_async(task, 2));
+  must(pub->publish_async(
+    must(tp::task_message(s.names, "test", make_task("big", std::string(80 * 1024, 'x')))), 3));
+  auto stray = task;
+  stray.subject = "nobody.listens.here";
+  must(pub->publish_async(stray, 4));
+  must(pub->wait_complete(10s));
+  std::lock_guard guard{mtx};
+  REQUIRE(outcomes.size() == 4);
+  REQUIRE(outcomes.at(1).has_value());
+  REQUIRE(outcomes.at(2).has_value());
+  CHECK_FALSE(outcomes.at(1)->duplicate);
+  CHECK(outcomes.at(2)->duplicate);
+  CHECK(outcomes.at(2)->sequence == outcomes.at(1)->sequence);
+  CHECK(outcomes.at(1)->stream == s.names.tasks_stream());
+  REQUIRE_FALSE(outcomes.at(3).has_value());
+  CHECK(outcomes.at(3).error().code() == tp::errc::too_large);
+  CHECK(outcomes.at(3).error().message().find("maximum") != std::string::npos);
+  REQUIRE_FALSE(outcomes.at(4).has_value());
+  CHECK(outcomes.at(4).error().code() == tp::errc::no_responders);
+  CHECK(outcomes.at(4).error().message().find("nobody.listens.here") != std::string::npos);
+  CHECK(pub->pending() == 0);
+}
+
 TEST_CASE("a synchronous publish over the stream's size limit is too_large, not retryable") {
   single_server s;
   auto msg = must(tp::task_message(s.names, "test", make_task("big", std::string(80 * 1024, 'x'))));
