@@ -77,21 +77,17 @@ std::string result_msg_id(std::uint64_t task_seq) {
   return "result-" + std::to_string(task_seq);
 }
 
-namespace {
-
-using clock_type = std::chrono::steady_clock;
-
-// What waits for an ack: the caller's reference and what its completion names.
-struct waiting {
-  std::uint64_t ref = 0;
-  std::string msg_id;
-  std::string subject;
-  clock_type::time_point deadline;
-};
-
-} // namespace
-
 struct publisher::state {
+  using clock_type = std::chrono::steady_clock;
+
+  // What waits for an ack: the caller's reference and what its completion names.
+  struct waiting {
+    std::uint64_t ref = 0;
+    std::string msg_id;
+    std::string subject;
+    clock_type::time_point deadline;
+  };
+
   completion on_complete;
   std::mutex mtx;
   // Publishes waiting for room and wait_complete() callers: told when pending drops.
@@ -218,12 +214,12 @@ void publisher::expire_loop() {
       st.expiry.wait(lock);
       continue;
     }
-    auto now = clock_type::now();
+    auto now = state::clock_type::now();
     if (auto first = st.waiting_acks.begin()->second.deadline; first > now) {
       st.expiry.wait_until(lock, first);
       continue;
     }
-    std::vector<waiting> expired;
+    std::vector<state::waiting> expired;
     while (!st.waiting_acks.empty() && st.waiting_acks.begin()->second.deadline <= now) {
       expired.push_back(std::move(st.waiting_acks.begin()->second));
       st.waiting_acks.erase(st.waiting_acks.begin());
@@ -289,7 +285,7 @@ expected<void> publisher::publish_async(const outgoing& msg, std::uint64_t ref) 
     bool first = st.waiting_acks.empty();
     st.waiting_acks.emplace_hint(
       st.waiting_acks.end(), id,
-      waiting{ref, msg.msg_id, msg.subject, clock_type::now() + opts_.ack_timeout});
+      state::waiting{ref, msg.msg_id, msg.subject, state::clock_type::now() + opts_.ack_timeout});
     ++st.pending;
     if (first)
       st.expiry.notify_one();
@@ -305,9 +301,12 @@ expected<void> publisher::publish_async(const outgoing& msg, std::uint64_t ref) 
     st.sent.add(std::move(*m));
     return {};
   }
-  // Not sent: no outcome will come, and the caller keeps the message.
-  if (st.take(id))
-    st.completed(1);
+  // Not sent: no ack will come, and the caller keeps the message, unless the timer has
+  // already reported it timed out (a write that blocked past ack_timeout): then its outcome is
+  // out, and this call must not report a second one.
+  if (!st.take(id))
+    return {};
+  st.completed(1);
   if (!m)
     return m.error();
   return from_nats(st_pub, "publish to " + msg.subject);
