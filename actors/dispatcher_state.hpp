@@ -58,7 +58,7 @@ struct entry {
 };
 
 // Finished attempts' messages are freed this many at a time (dispatcher_state::spent).
-constexpr std::size_t spent_batch = 64;
+constexpr std::size_t spent_batch = 512;
 
 struct dispatcher_state {
   dispatcher_config cfg;

@@ -126,6 +126,11 @@ struct publisher::state {
       room.notify_all();
   }
 
+  bool idle() {
+    std::lock_guard guard{mtx};
+    return pending == 0;
+  }
+
   void complete(const waiting& w, const expected<publish_ack>& outcome) {
     if (on_complete)
       on_complete(w.ref, w.msg_id, outcome);
@@ -184,22 +189,20 @@ publisher::~publisher() {
 
 void publisher::on_ack(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto& st = **static_cast<std::shared_ptr<state>*>(closure);
-  struct hand_back {
-    state& st;
-    natsMsg* msg;
-    ~hand_back() {
-      st.acks_read.add(msg_handle{msg});
-    }
-  } hold{st, msg};
   std::string_view subject = natsMsg_GetSubject(msg);
   auto tail = subject.substr(subject.rfind('.') + 1);
   std::uint64_t id = 0;
   auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), id);
-  if (ec != std::errc{} || end != tail.data() + tail.size())
-    return;
   // An ack after its timeout finds nothing: the caller was told, and publishes it again.
-  if (auto w = st.take(id))
-    st.complete(*w, read_pub_ack(msg, w->subject));
+  if (ec == std::errc{} && end == tail.data() + tail.size())
+    if (auto w = st.take(id))
+      st.complete(*w, read_pub_ack(msg, w->subject));
+  st.acks_read.add(msg_handle{msg});
+  if (st.idle()) { // nothing more to come for now: a quiet publisher holds no messages
+    st.acks_read.release();
+    std::lock_guard guard{st.sent_mtx};
+    st.sent.release();
+  }
 }
 
 void publisher::on_sub_complete(void* closure) {
