@@ -35,7 +35,7 @@ using inbox_handle = nats_handle<natsInbox, natsInbox_Destroy>;
 /// per task (a tenth of a busy worker's CPU, measured with perf). Freed 64 at a time, the
 /// collector still woke about 0.75 times per task (signalled by a batch's first message, then
 /// contending for its lock with the rest); 512 at a time, about 0.17, and the worker's context
-/// switches fell from 1.8 to 0.7 per task (worker_bench, 100,000 tasks).
+/// switches fell from 1.8 to 0.7-0.9 per task (worker_bench, 100,000 tasks).
 template <class Handle>
 class batched_release {
 public:
