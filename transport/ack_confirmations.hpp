@@ -4,7 +4,7 @@
 #pragma once
 
 #include "transport/expected.hpp"
-#include "transport/handle.hpp"
+#include "transport/numbered_inbox.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -32,14 +32,10 @@ public:
   std::string reply_for(std::uint64_t ref) const;
 
 private:
-  explicit ack_confirmations(std::shared_ptr<connection> conn);
-
-  static void on_msg(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
-  static void on_complete(void* closure);
+  ack_confirmations(std::shared_ptr<connection> conn, std::unique_ptr<numbered_inbox> inbox);
 
   std::shared_ptr<connection> conn_;
-  std::string inbox_;
-  subscription_handle sub_;
+  std::unique_ptr<numbered_inbox> inbox_;
 };
 
 } // namespace smith::transport

@@ -6,7 +6,6 @@
 #include "transport/pub_ack.hpp"
 #include "transport/wire/headers.hpp"
 
-#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -150,25 +149,14 @@ expected<std::unique_ptr<publisher>> publisher::create(std::shared_ptr<connectio
     return error{errc::invalid_argument, "publisher ack_timeout must be at least 1ms"};
   std::unique_ptr<publisher> self{new publisher(std::move(conn), opts)};
   self->state_->on_complete = std::move(on_complete);
-  natsInbox* inbox = nullptr;
-  if (auto st = natsInbox_Create(&inbox); st != NATS_OK)
-    return from_nats(st, "create inbox");
-  inbox_handle hold{inbox};
-  self->inbox_ = std::string{inbox} + ".";
-  auto wildcard = self->inbox_ + "*";
-  // The state lives on until nats.c says the last ack handler has returned (on_sub_complete).
-  auto* closure = new std::shared_ptr<state>(self->state_);
-  natsSubscription* sub = nullptr;
-  if (auto st =
-        natsConnection_Subscribe(&sub, self->conn_->native(), wildcard.c_str(), &on_ack, closure);
-      st != NATS_OK) {
-    delete closure;
-    return from_nats(st, "subscribe to " + wildcard);
-  }
-  self->sub_.reset(sub);
-  natsSubscription_SetOnCompleteCB(sub, &on_sub_complete, closure);
-  // Acks are bounded by max_pending: never drop one as a slow consumer.
-  natsSubscription_SetPendingLimits(sub, -1, -1);
+  // The state lives on until nats.c says the last ack handler has returned.
+  auto acks =
+    numbered_inbox::create(*self->conn_, [st = self->state_](std::uint64_t id, msg_handle ack) {
+      on_ack(*st, id, std::move(ack));
+    });
+  if (!acks)
+    return acks.error();
+  self->acks_ = std::move(*acks);
   self->expiry_ = std::thread{[p = self.get()] { p->expire_loop(); }};
   return self;
 }
@@ -183,30 +171,18 @@ publisher::~publisher() {
   state_->expiry.notify_one();
   if (expiry_.joinable())
     expiry_.join();
-  if (sub_)
-    natsSubscription_Unsubscribe(sub_.get());
 }
 
-void publisher::on_ack(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  auto& st = **static_cast<std::shared_ptr<state>*>(closure);
-  std::string_view subject = natsMsg_GetSubject(msg);
-  auto tail = subject.substr(subject.rfind('.') + 1);
-  std::uint64_t id = 0;
-  auto [end, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), id);
+void publisher::on_ack(state& st, std::uint64_t id, msg_handle ack) {
   // An ack after its timeout finds nothing: the caller was told, and publishes it again.
-  if (ec == std::errc{} && end == tail.data() + tail.size())
-    if (auto w = st.take(id))
-      st.complete(*w, read_pub_ack(msg, w->subject));
-  st.acks_read.add(msg_handle{msg});
+  if (auto w = st.take(id))
+    st.complete(*w, read_pub_ack(ack.get(), w->subject));
+  st.acks_read.add(std::move(ack));
   if (st.idle()) { // nothing more to come for now: a quiet publisher holds no messages
     st.acks_read.release();
     std::lock_guard guard{st.sent_mtx};
     st.sent.release();
   }
-}
-
-void publisher::on_sub_complete(void* closure) {
-  delete static_cast<std::shared_ptr<state>*>(closure);
 }
 
 void publisher::expire_loop() {
@@ -228,11 +204,8 @@ void publisher::expire_loop() {
       st.waiting_acks.erase(st.waiting_acks.begin());
     }
     lock.unlock();
-    for (const auto& w : expired) {
-      if (st.on_complete)
-        st.on_complete(w.ref, w.msg_id, from_nats(NATS_TIMEOUT, "publish to " + w.subject));
-    }
-    st.completed(static_cast<std::int64_t>(expired.size()));
+    for (const auto& w : expired)
+      st.complete(w, from_nats(NATS_TIMEOUT, "publish to " + w.subject));
     lock.lock();
   }
 }
@@ -293,11 +266,7 @@ expected<void> publisher::publish_async(const outgoing& msg, std::uint64_t ref) 
     if (first)
       st.expiry.notify_one();
   }
-  char digits[24];
-  auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), id);
-  std::string reply = inbox_;
-  reply.append(digits, end);
-  auto m = make_msg(msg, reply.c_str());
+  auto m = make_msg(msg, acks_->reply_for(id).c_str());
   auto st_pub = m ? natsConnection_PublishMsg(conn_->native(), m->get()) : NATS_OK;
   if (m && st_pub == NATS_OK) {
     std::lock_guard guard{st.sent_mtx};

@@ -10,6 +10,7 @@
 
 #include "transport/expected.hpp"
 #include "transport/handle.hpp"
+#include "transport/numbered_inbox.hpp"
 #include "transport/wire/envelope.hpp"
 #include "transport/wire/subjects.hpp"
 
@@ -120,15 +121,13 @@ private:
 
   publisher(std::shared_ptr<connection> conn, options opts);
 
-  static void on_ack(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
-  static void on_sub_complete(void* closure);
+  static void on_ack(state& st, std::uint64_t id, msg_handle ack);
   void expire_loop();
 
   std::shared_ptr<connection> conn_;
   options opts_;
   std::shared_ptr<state> state_;
-  std::string inbox_;
-  subscription_handle sub_;
+  std::unique_ptr<numbered_inbox> acks_;
   std::thread expiry_;
 };
 
