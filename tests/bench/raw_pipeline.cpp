@@ -23,12 +23,12 @@ double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-namespace {
-
 void check(natsStatus st, const char* what) {
   if (st != NATS_OK)
     die(std::string{what} + ": " + natsStatus_GetText(st) + " " + nats_GetLastError(nullptr));
 }
+
+namespace {
 
 using sub_ptr = std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)>;
 
@@ -89,11 +89,14 @@ void add_streams(jsCtx* js, const char* tasks, const char* task_subject, const c
   check(js_PurgeStream(js, results, nullptr, nullptr), "purge");
 }
 
-sub_ptr pull_subscribe(jsCtx* js, const char* subject, const char* durable) {
+// Creates the durable consumer, or with `declared` binds to it as declare() made it.
+sub_ptr pull_subscribe(jsCtx* js, const char* subject, const char* durable, bool declared = false) {
   jsSubOptions so;
   jsSubOptions_Init(&so);
-  so.Config.AckPolicy = js_AckExplicit;
-  so.Config.MaxAckPending = 100'000;
+  if (!declared) {
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.MaxAckPending = 100'000;
+  }
   natsSubscription* sub = nullptr;
   check(js_PullSubscribe(&sub, js, subject, durable, nullptr, &so, nullptr), "pull subscribe");
   return {sub, &natsSubscription_Destroy};
@@ -182,9 +185,9 @@ double run_raw_pipeline(const std::string& url, int n, int batch, int round) {
   return n / seconds_since(start);
 }
 
-double run_like_for_like(const std::string& url, int n, int round) {
+double run_careful_worker(const std::string& url, int n, int round, const careful_work& work) {
   js_client client{url, publish_options()};
-  add_streams(client.js(), "BLFL_TASKS", "blfl.task.>", "BLFL_RESULTS", "blfl.result.>");
+  work.declare(client.js());
   // The worker has its own connection, as a worker process would.
   in_flight f;
   auto wo = publish_options();
@@ -193,36 +196,35 @@ double run_like_for_like(const std::string& url, int n, int round) {
   // A full window of results waits for PubAcks instead of failing after the 200 ms default.
   wo.PublishAsync.StallWait = 5000;
   js_client worker{url, wo};
-  auto sub = pull_subscribe(worker.js(), "blfl.task.x", "lfl");
+  auto sub =
+    pull_subscribe(worker.js(), work.filter.c_str(), work.durable.c_str(), work.consumer_declared);
 
   std::string prefix = "l" + std::to_string(round) + "-";
   auto start = clock_type::now();
-  publish_tasks(client.js(), "blfl.task.x", prefix, n);
-  jsPubOptions po;
+  work.publish(client.js(), prefix, n);
   int fetched = 0;
+  int idle = 0; // fetches in a row that found nothing
   while (fetched < n) {
     natsMsgList list{nullptr, 0};
     auto st = natsSubscription_Fetch(&list, sub.get(), 256, 5000, nullptr);
-    if (st == NATS_TIMEOUT)
+    if (st == NATS_TIMEOUT && ++idle < 6)
       continue;
+    if (st == NATS_TIMEOUT)
+      die("like-for-like: no task from " + work.tasks_stream + "/" + work.durable + " for 30 s, "
+          + std::to_string(fetched) + " of " + std::to_string(n) + " fetched");
+    idle = 0;
     check(st, "fetch");
     for (int i = 0; i < list.Count; ++i) {
       natsMsg* task = list.Msgs[i];
       list.Msgs[i] = nullptr; // the PubAck handler destroys it once acked
+      natsMsg* result = work.result_for(task);
       const char* id = nullptr;
-      check(natsMsgHeader_Get(task, "Nats-Msg-Id", &id), "task id");
-      std::string key = id;
-      auto subj = "blfl.result." + key;
+      check(natsMsgHeader_Get(result, "Nats-Msg-Id", &id), "result id");
       {
         std::lock_guard guard{f.mtx};
-        f.tasks.emplace(key, task);
+        f.tasks.emplace(id, task);
       }
-      jsPubOptions_Init(&po);
-      po.MsgId = key.c_str();
-      // An echo, as smith's tasks are: the result carries the task's 256 B back.
-      check(js_PublishAsync(worker.js(), subj.c_str(), natsMsg_GetData(task),
-                            natsMsg_GetDataLength(task), &po),
-            "publish result");
+      check(js_PublishMsgAsync(worker.js(), &result, nullptr), "publish result");
     }
     fetched += list.Count;
     natsMsgList_Destroy(&list);
@@ -237,17 +239,45 @@ double run_like_for_like(const std::string& url, int n, int round) {
   auto drained = clock_type::now() + std::chrono::seconds{10};
   for (;;) {
     jsConsumerInfo* ci = nullptr;
-    check(js_GetConsumerInfo(&ci, worker.js(), "BLFL_TASKS", "lfl", nullptr, nullptr),
+    check(js_GetConsumerInfo(&ci, worker.js(), work.tasks_stream.c_str(), work.durable.c_str(),
+                             nullptr, nullptr),
           "consumer info");
     bool done = ci->NumAckPending == 0 && ci->NumPending == 0;
     jsConsumerInfo_Destroy(ci);
     if (done)
       break;
     if (clock_type::now() > drained)
-      die("like-for-like: BLFL_TASKS/lfl still has unacked tasks 10 s after the run");
+      die("like-for-like: " + work.tasks_stream + "/" + work.durable
+          + " still has unacked tasks 10 s after the run");
     std::this_thread::sleep_for(std::chrono::milliseconds{5});
   }
   return n / secs;
+}
+
+double run_like_for_like_plain(const std::string& url, int n, int round) {
+  careful_work work;
+  work.tasks_stream = "BLFL_TASKS";
+  work.filter = "blfl.task.x";
+  work.durable = "lfl";
+  work.declare = [](jsCtx* js) {
+    add_streams(js, "BLFL_TASKS", "blfl.task.>", "BLFL_RESULTS", "blfl.result.>");
+  };
+  work.publish = [](jsCtx* js, const std::string& prefix, int count) {
+    publish_tasks(js, "blfl.task.x", prefix, count);
+  };
+  work.result_for = [](natsMsg* task) {
+    const char* id = nullptr;
+    check(natsMsgHeader_Get(task, "Nats-Msg-Id", &id), "task id");
+    auto subject = std::string{"blfl.result."} + id;
+    natsMsg* result = nullptr;
+    // An echo, as smith's tasks are: the result carries the task's 256 B back.
+    check(natsMsg_Create(&result, subject.c_str(), nullptr, natsMsg_GetData(task),
+                         natsMsg_GetDataLength(task)),
+          "result");
+    check(natsMsgHeader_Set(result, "Nats-Msg-Id", id), "result id");
+    return result;
+  };
+  return run_careful_worker(url, n, round, work);
 }
 
 } // namespace smith::bench

@@ -24,6 +24,7 @@
 #include <vector>
 
 namespace tp = smith::transport;
+using smith::bench::check;
 using smith::bench::die;
 using smith::bench::median;
 using smith::bench::must;
@@ -39,11 +40,6 @@ struct args {
   int batch = 256;
   std::string url; // empty: start a private nats-server
 };
-
-void check(natsStatus st, const char* what) {
-  if (st != NATS_OK)
-    die(std::string{what} + ": " + natsStatus_GetText(st) + " " + nats_GetLastError(nullptr));
-}
 
 // -- the same loop through smith::transport --------------------------------------------------
 

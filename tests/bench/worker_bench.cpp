@@ -1,11 +1,12 @@
 // End-to-end benchmark: echo tasks of 256 B through real `smith worker` processes at their
-// default settings (publish -> worker -> result in SMITH_RESULTS), against two nats.c baselines
-// on the same server in the same run: the raw loop (the upper bound) and a careful hand-written
-// worker with smith's guarantees (like_for_like). Each round runs all three, so all see the same
-// machine; the ratios of medians are what we quote. The baselines publish all their tasks, then
-// work them off; smith is timed that way too (smith_backlog, against them) and while its tasks
-// are published (smith, as the peers are). Then 1, 2 and 4 workers on the one role, and the
-// workers' CPU per 1,000 tasks and memory, idle and under load.
+// default settings (publish -> worker -> result in SMITH_RESULTS), against nats.c baselines on
+// the same server in the same run: the raw loop (the upper bound), and a careful hand-written
+// worker with smith's guarantees on smith's own messages and streams (like_for_like) and on the
+// plainest ones (like_for_like_plain: what the wire format costs the server). Each round runs
+// them all, so all see the same machine; the ratios of medians are what we quote. The baselines
+// publish all their tasks, then work them off; smith is timed that way too (smith_backlog, against
+// them) and while its tasks are published (smith, as the peers are). Then 1, 2 and 4 workers on the
+// one role, and the workers' CPU per 1,000 tasks and memory, idle and under load.
 #include "count_wait.hpp"
 #include "json_lines.hpp"
 #include "must.hpp"
@@ -19,6 +20,7 @@
 #include "transport/publisher.hpp"
 #include "transport/stream_reader.hpp"
 #include "transport/wire/envelope.hpp"
+#include "wire_pipeline.hpp"
 
 #include <nats/nats.h>
 
@@ -212,12 +214,15 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
   g.rss_idle_kib = w.max_status_kib("VmRSS");
   std::vector<double> raw;
   std::vector<double> lfl;
+  std::vector<double> plain;
   std::vector<double> backlog;
   for (int r = 1; r <= a.rounds; ++r) {
     if (baselines) {
       raw.push_back(smith::bench::run_raw_pipeline(url, a.tasks, 256, baseline_round));
-      lfl.push_back(smith::bench::run_like_for_like(url, a.tasks, baseline_round++));
+      plain.push_back(smith::bench::run_like_for_like_plain(url, a.tasks, baseline_round));
+      lfl.push_back(smith::bench::run_like_for_like(url, c.conn(), a.tasks, baseline_round++));
       rep.round("raw", "tasks_per_s", raw.back(), r, 1, std::nullopt);
+      rep.round("like_for_like_plain", "tasks_per_s", plain.back(), r, 1, std::nullopt);
       rep.round("like_for_like", "tasks_per_s", lfl.back(), r, 1, std::nullopt);
     }
     if (baselines) { // timed as they are: tasks published first, then worked off
@@ -233,9 +238,9 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
     rep.round(rep.system, "tasks_per_s", s.tasks_per_s, r, count, g.concurrency);
     rep.round(rep.system, "cpu_s_per_1k", s.cpu_s_per_1k, r, count, g.concurrency);
     if (baselines)
-      std::printf("  round %d: raw %8.0f tasks/s, like_for_like %8.0f tasks/s, smith %8.0f "
-                  "tasks/s, smith CPU %.3f s per 1k tasks\n",
-                  r, raw.back(), lfl.back(), s.tasks_per_s, s.cpu_s_per_1k);
+      std::printf("  round %d: raw %8.0f, like_for_like_plain %8.0f, like_for_like %8.0f, smith "
+                  "%8.0f tasks/s, smith CPU %.3f s per 1k tasks\n",
+                  r, raw.back(), plain.back(), lfl.back(), s.tasks_per_s, s.cpu_s_per_1k);
     else
       std::printf("  %d workers, round %d: smith %8.0f tasks/s, CPU %.3f s per 1k tasks\n", count,
                   r, s.tasks_per_s, s.cpu_s_per_1k);
@@ -245,13 +250,16 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
   rep.memory(g);
   if (baselines) {
     double rm = median(raw);
+    double pm = median(plain);
     double lm = median(lfl);
     double bm = median(backlog);
     double sm = median(g.tasks_per_s);
-    std::printf("medians: raw %.0f, like_for_like %.0f, smith_backlog %.0f, smith %.0f tasks/s\n",
-                rm, lm, bm, sm);
-    std::printf("ratio smith_backlog/like_for_like %.2f, smith_backlog/raw %.2f\n", bm / lm,
-                bm / rm);
+    std::printf("medians: raw %.0f, like_for_like_plain %.0f, like_for_like %.0f, smith_backlog "
+                "%.0f, smith %.0f tasks/s\n",
+                rm, pm, lm, bm, sm);
+    std::printf("ratio smith_backlog/like_for_like %.2f, smith_backlog/raw %.2f, "
+                "smith_backlog/like_for_like_plain %.2f\n",
+                bm / lm, bm / rm, bm / pm);
   }
   return g;
 }
