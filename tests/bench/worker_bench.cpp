@@ -5,8 +5,8 @@
 // plainest ones (like_for_like_plain: what the wire format costs the server). Each round runs
 // them all, so all see the same machine; the ratios of medians are what we quote. The baselines
 // publish all their tasks, then work them off; smith is timed that way too (smith_backlog, against
-// them) and while its tasks are published (smith, as the peers are). Then 1, 2 and 4 workers on the
-// one role, and the workers' CPU per 1,000 tasks and memory, idle and under load.
+// them) and while its tasks are published (smith, as the peers are). Both again with 2 and 4
+// workers on the one role, and the workers' CPU per 1,000 tasks and memory, idle and under load.
 #include "count_wait.hpp"
 #include "json_lines.hpp"
 #include "must.hpp"
@@ -225,13 +225,15 @@ group measure(const args& a, const std::string& url, client& c, reporter& rep, i
       rep.round("like_for_like_plain", "tasks_per_s", plain.back(), r, 1, std::nullopt);
       rep.round("like_for_like", "tasks_per_s", lfl.back(), r, 1, std::nullopt);
     }
-    if (baselines) { // timed as they are: tasks published first, then worked off
+    // Timed as the baselines are (tasks published first, then worked off), in every group of
+    // nats.c workers: how a backlog drains with more workers on the role.
+    if (a.handler_process.empty()) {
       auto b = c.run(w, a.tasks, true);
       backlog.push_back(b.tasks_per_s);
       rep.round(rep.system + "_backlog", "tasks_per_s", b.tasks_per_s, r, count, g.concurrency);
       rep.round(rep.system + "_backlog", "cpu_s_per_1k", b.cpu_s_per_1k, r, count, g.concurrency);
-      std::printf("  round %d: smith_backlog %8.0f tasks/s, CPU %.3f s per 1k tasks\n", r,
-                  b.tasks_per_s, b.cpu_s_per_1k);
+      std::printf("  %d workers, round %d: smith_backlog %8.0f tasks/s, CPU %.3f s per 1k tasks\n",
+                  count, r, b.tasks_per_s, b.cpu_s_per_1k);
     }
     auto s = c.run(w, a.tasks, false);
     g.tasks_per_s.push_back(s.tasks_per_s);
