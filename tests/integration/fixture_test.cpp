@@ -1,5 +1,6 @@
 // Proves the test fixtures themselves: servers and clusters start, answer JetStream over nats.c,
 // survive kill and restart with their store, and leave nothing behind.
+#include "support/command.hpp"
 #include "support/nats_cluster.hpp"
 #include "support/nats_server.hpp"
 #include "support/wait.hpp"
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -233,4 +235,22 @@ TEST_CASE("a cluster with a follower killed still answers on the other two and t
   auto info = stream_info(nc.get(), "TASKS");
   INFO(info.dump());
   CHECK(info["state"]["messages"] == 3);
+}
+
+TEST_CASE("a test case that runs past its limit ends the run with the stacks of its threads and "
+          "the goroutines of its nats-server; a malformed limit is refused") {
+  const char* probe = std::getenv("HANG_PROBE");
+  REQUIRE_MESSAGE(probe != nullptr, "HANG_PROBE is not set: run through meson test");
+  auto r = smith::testing::run_command({probe}, {{"SMITH_TEST_CASE_LIMIT", "1"}}, {}, 150s);
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("test case \"the probe that never ends\" has run") != std::string::npos);
+  CHECK(r.err.find("block_forever") != std::string::npos); // the hung thread, by gdb
+  CHECK(r.err.find("goroutine ") != std::string::npos);    // the server's SIGQUIT dump
+  CHECK(r.err.find("ending the run") != std::string::npos);
+
+  auto bad = smith::testing::run_command({probe}, {{"SMITH_TEST_CASE_LIMIT", "5m"}}, {}, 30s);
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("SMITH_TEST_CASE_LIMIT must be a whole number of seconds")
+        != std::string::npos);
 }
