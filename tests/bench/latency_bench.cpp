@@ -54,7 +54,10 @@ constexpr const char* usage =
   "  --workers N           smith workers to start; with --url, only recorded (default 1)\n"
   "  --system NAME         the \"system\" of the JSON records (default smith)\n"
   "  --json PATH           append one JSON object per measurement to PATH\n"
-  "  --handler-process CMD the workers run their tasks in handler processes of CMD";
+  "  --handler-process CMD the workers run their tasks in handler processes of CMD\n"
+  "  --floor               with --smith: at each rate, first measure the latency floor, a plain\n"
+  "                          nats.c worker in this process (raw_pipeline.hpp: latency_floor), on\n"
+  "                          the same server, recorded as system latency_floor";
 
 struct args {
   std::string smith;
@@ -67,6 +70,7 @@ struct args {
   std::string system = "smith";
   std::string json;
   std::string handler_process;
+  bool floor = false;
 };
 
 std::int64_t now_ns() {
@@ -167,6 +171,8 @@ args parse(int argc, char** argv) {
       a.handler_process = next();
     else if (k == "--json")
       a.json = next();
+    else if (k == "--floor")
+      a.floor = true;
     else if (k == "--help" || k == "-h") {
       std::puts(usage);
       std::exit(0);
@@ -175,12 +181,25 @@ args parse(int argc, char** argv) {
   }
   if (a.smith.empty() == a.url.empty())
     die(std::string{"give either --smith or --url\n"} + usage);
+  if (a.floor && a.smith.empty())
+    die(std::string{"--floor needs --smith\n"} + usage);
   if (!a.url.empty() && (a.task_prefix.empty() || a.result_prefix.empty()))
     die(std::string{"--url needs --task-prefix and --result-prefix\n"} + usage);
   return a;
 }
 
 } // namespace
+
+// One system measured: where its tasks go and where its results come from.
+struct target {
+  std::string system;
+  std::string task_prefix;
+  std::string result_prefix;
+  bool smith_wire = false; // tasks as smith's envelopes (docs/WIRE.md), else bare 256 B bodies
+  int workers = 1;
+  std::optional<int> concurrency;
+  std::unique_ptr<result_listener> listener;
+};
 
 int main(int argc, char** argv) {
   auto a = parse(argc, argv);
@@ -196,15 +215,22 @@ int main(int argc, char** argv) {
   cc.servers = {a.url};
   cc.retry_on_failed_connect = false;
   auto conn = must(tp::connection::connect(cc));
+  std::optional<smith::bench::latency_floor> floor;
   std::optional<smith::bench::smith_workers> workers;
-  std::optional<int> concurrency;
+  std::vector<target> targets;
+  if (a.floor) {
+    floor.emplace(a.url);
+    targets.push_back({"latency_floor", smith::bench::latency_floor::task_prefix,
+                       smith::bench::latency_floor::result_prefix});
+  }
+  targets.push_back({a.system, a.task_prefix, a.result_prefix, server.has_value(), a.workers});
   if (server) {
     smith::bench::apply_default_topology(*conn);
     std::vector<std::string> extra;
     if (!a.handler_process.empty())
       extra = {"--handler-process", a.handler_process};
     workers.emplace(a.smith, a.url, a.workers, *conn, extra);
-    concurrency = smith::bench::smith_workers::concurrency(*conn);
+    targets.back().concurrency = smith::bench::smith_workers::concurrency(*conn);
   }
   std::mutex err_mtx;
   std::string first_error;
@@ -216,8 +242,9 @@ int main(int argc, char** argv) {
     if (failed.fetch_add(1) == 0)
       first_error = std::string{id} + ": " + res.error().to_string();
   }));
-  std::vector<std::unique_ptr<run>> runs; // outlives the listener that writes into them
-  result_listener listener{*conn, a.result_prefix};
+  std::vector<std::unique_ptr<run>> runs; // outlives the listeners that write into them
+  for (auto& t : targets)
+    t.listener = std::make_unique<result_listener>(*conn, t.result_prefix);
   must(conn->flush(5s)); // the server knows our interest before the first result
 
   smith::bench::json_lines out{"latency_bench", a.json};
@@ -225,68 +252,75 @@ int main(int argc, char** argv) {
   std::string payload(256, 'p');
   // Ids unique to this invocation too: an existing server keeps its duplicate window across runs.
   auto id_base = "lat" + std::to_string(tp::unix_ms()) + "-";
-  std::printf("latency bench (open loop): %s, tasks on %s.<id>, results on %s.<id>\n",
-              a.system.c_str(), a.task_prefix.c_str(), a.result_prefix.c_str());
+  for (const auto& t : targets)
+    std::printf("latency bench (open loop): %s, tasks on %s.<id>, results on %s.<id>\n",
+                t.system.c_str(), t.task_prefix.c_str(), t.result_prefix.c_str());
   for (int rate : a.rates) {
-    int warm = rate; // one second, sent and awaited but not counted
-    int total = rate * (a.seconds + 1);
-    auto prefix = id_base + std::to_string(runs.size()) + "-";
-    runs.push_back(std::make_unique<run>(prefix, total));
-    auto& r = *runs.back();
-    listener.watch(&r);
-    std::int64_t start = now_ns() + 10'000'000; // the sender thread is up by then
-    auto due = [&](int i) { return start + std::int64_t{i} * 1'000'000'000 / rate; };
-    std::int64_t max_lag = 0;
-    std::thread sender{[&] {
-      tp::wire::task t;
-      t.type = "echo";
-      t.payload = payload;
-      for (int i = 0; i < total; ++i) {
-        auto wait = due(i) - now_ns();
-        if (wait > 0)
-          std::this_thread::sleep_for(std::chrono::nanoseconds{wait});
-        else if (i >= warm)
-          max_lag = std::max(max_lag, -wait); // late: send at once, never skip
-        auto id = prefix + std::to_string(i);
-        if (server) {
-          t.id = id;
-          t.created_ms = tp::unix_ms();
-          must(pub->publish_async(must(tp::task_message(names, "bench", t))));
-        } else {
-          must(pub->publish_async({a.task_prefix + "." + id, payload, id, {}}));
+    for (auto& tg : targets) {
+      int warm = rate; // one second, sent and awaited but not counted
+      int total = rate * (a.seconds + 1);
+      auto prefix = id_base + std::to_string(runs.size()) + "-";
+      runs.push_back(std::make_unique<run>(prefix, total));
+      auto& r = *runs.back();
+      tg.listener->watch(&r);
+      std::int64_t start = now_ns() + 10'000'000; // the sender thread is up by then
+      auto due = [&](int i) { return start + std::int64_t{i} * 1'000'000'000 / rate; };
+      std::int64_t max_lag = 0;
+      std::thread sender{[&] {
+        tp::wire::task t;
+        t.type = "echo";
+        t.payload = payload;
+        for (int i = 0; i < total; ++i) {
+          auto wait = due(i) - now_ns();
+          if (wait > 0)
+            std::this_thread::sleep_for(std::chrono::nanoseconds{wait});
+          else if (i >= warm)
+            max_lag = std::max(max_lag, -wait); // late: send at once, never skip
+          auto id = prefix + std::to_string(i);
+          if (tg.smith_wire) {
+            t.id = id;
+            t.created_ms = tp::unix_ms();
+            must(pub->publish_async(must(tp::task_message(names, "bench", t))));
+          } else {
+            must(pub->publish_async({tg.task_prefix + "." + id, payload, id, {}}));
+          }
         }
+      }};
+      sender.join();
+      must(pub->wait_complete(60s));
+      if (failed > 0)
+        die(std::to_string(failed.load()) + " task publishes failed; the first: " + first_error);
+      if (floor)
+        floor->check_healthy();
+      if (!smith::bench::wait_for_count(r.count, total, 10s)) {
+        auto missing = total - r.count.load();
+        die(tg.system + " at rate " + std::to_string(rate) + "/s: " + std::to_string(missing)
+            + " of " + std::to_string(total) + " results missing (none arrived for 10 s) on "
+            + tg.result_prefix + ".<id>"
+            + (workers && tg.smith_wire ? "; see " + workers->log(0).string() : std::string{}));
       }
-    }};
-    sender.join();
-    must(pub->wait_complete(60s));
-    if (failed > 0)
-      die(std::to_string(failed.load()) + " task publishes failed; the first: " + first_error);
-    if (!smith::bench::wait_for_count(r.count, total, 10s)) {
-      auto missing = total - r.count.load();
-      die("rate " + std::to_string(rate) + "/s: " + std::to_string(missing) + " of "
-          + std::to_string(total) + " results missing (none arrived for 10 s) on " + a.result_prefix
-          + ".<id>" + (workers ? "; see " + workers->log(0).string() : std::string{}));
+      tg.listener->watch(nullptr);
+      std::vector<double> ms;
+      ms.reserve(static_cast<std::size_t>(total - warm));
+      for (int i = warm; i < total; ++i)
+        ms.push_back(static_cast<double>(r.arrived_ns[i].load() - due(i)) / 1e6);
+      std::sort(ms.begin(), ms.end());
+      const std::pair<const char*, double> stats[] = {
+        {"p50_ms", percentile(ms, 0.50)},
+        {"p90_ms", percentile(ms, 0.90)},
+        {"p99_ms", percentile(ms, 0.99)},
+        {"p999_ms", percentile(ms, 0.999)},
+        {"max_ms", ms.back()},
+      };
+      std::printf("%-13s rate %6d/s for %d s: %zu results, latency ms p50 %.2f, p90 %.2f, "
+                  "p99 %.2f, p99.9 %.2f, max %.2f (sender at most %.2f ms late)\n",
+                  tg.system.c_str(), rate, a.seconds, ms.size(), stats[0].second, stats[1].second,
+                  stats[2].second, stats[3].second, stats[4].second,
+                  static_cast<double>(max_lag) / 1e6);
+      std::fflush(stdout);
+      for (const auto& [metric, value] : stats)
+        out.write({tg.system, metric, value, std::nullopt, tg.workers, tg.concurrency, rate});
     }
-    std::vector<double> ms;
-    ms.reserve(static_cast<std::size_t>(total - warm));
-    for (int i = warm; i < total; ++i)
-      ms.push_back(static_cast<double>(r.arrived_ns[i].load() - due(i)) / 1e6);
-    std::sort(ms.begin(), ms.end());
-    const std::pair<const char*, double> stats[] = {
-      {"p50_ms", percentile(ms, 0.50)},
-      {"p90_ms", percentile(ms, 0.90)},
-      {"p99_ms", percentile(ms, 0.99)},
-      {"p999_ms", percentile(ms, 0.999)},
-      {"max_ms", ms.back()},
-    };
-    std::printf("rate %6d/s for %d s: %zu results, latency ms p50 %.2f, p90 %.2f, p99 %.2f, "
-                "p99.9 %.2f, max %.2f (sender at most %.2f ms late)\n",
-                rate, a.seconds, ms.size(), stats[0].second, stats[1].second, stats[2].second,
-                stats[3].second, stats[4].second, static_cast<double>(max_lag) / 1e6);
-    std::fflush(stdout);
-    for (const auto& [metric, value] : stats)
-      out.write({a.system, metric, value, std::nullopt, a.workers, concurrency, rate});
   }
-  listener.watch(nullptr);
   return 0;
 }

@@ -151,7 +151,93 @@ void on_result_ack(jsCtx*, natsMsg* result, jsPubAck* pa, jsPubAckErr* pae, void
   natsMsg_Destroy(result);
 }
 
+// The floor's task handler, on the push subscription's delivery thread.
+struct floor_context {
+  in_flight f;
+  jsCtx* js = nullptr;
+};
+
+void on_floor_task(natsConnection*, natsSubscription*, natsMsg* task, void* closure) {
+  auto* c = static_cast<floor_context*>(closure);
+  std::string subject = natsMsg_GetSubject(task);
+  auto id = subject.substr(subject.rfind('.') + 1);
+  auto msg_id = "result-" + id;
+  natsMsg* result = nullptr;
+  auto st = natsMsg_Create(&result, (std::string{latency_floor::result_prefix} + "." + id).c_str(),
+                           nullptr, natsMsg_GetData(task), natsMsg_GetDataLength(task));
+  if (st == NATS_OK)
+    st = natsMsgHeader_Set(result, "Nats-Msg-Id", msg_id.c_str());
+  if (st == NATS_OK) {
+    {
+      std::lock_guard guard{c->f.mtx};
+      c->f.tasks.emplace(msg_id, task);
+    }
+    st = js_PublishMsgAsync(c->js, &result, nullptr);
+  }
+  if (st == NATS_OK)
+    return;
+  // The task stays unacked: its result is missing, and latency_bench says so.
+  std::lock_guard guard{c->f.mtx};
+  if (c->f.first_error.empty())
+    c->f.first_error = std::string{"publish result: "} + natsStatus_GetText(st);
+  c->f.failed.fetch_add(1, std::memory_order_relaxed);
+}
+
 } // namespace
+
+struct latency_floor::state {
+  floor_context ctx;
+  std::unique_ptr<js_client> client;
+  natsSubscription* sub = nullptr;
+};
+
+latency_floor::latency_floor(const std::string& url) : state_(std::make_unique<state>()) {
+  auto jo = publish_options();
+  jo.PublishAsync.AckHandler = &on_result_ack;
+  jo.PublishAsync.AckHandlerClosure = &state_->ctx.f;
+  jo.PublishAsync.StallWait = 5000;
+  state_->client = std::make_unique<js_client>(url, jo);
+  auto* js = state_->client->js();
+  state_->ctx.js = js;
+  add_streams(js, "BLAT_TASKS", "blat.task.>", "BLAT_RESULTS", "blat.result.>");
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = "BLAT_TASKS";
+  so.Config.Durable = "floor";
+  so.Config.AckPolicy = js_AckExplicit;
+  so.Config.MaxAckPending = 100'000;
+  so.ManualAck = true; // nats.c would ack when the callback returns, before the result is stored
+  check(js_Subscribe(&state_->sub, js, "blat.task.>", &on_floor_task, &state_->ctx, nullptr, &so,
+                     nullptr),
+        "floor: push subscribe");
+  check(natsSubscription_SetPendingLimits(state_->sub, -1, -1), "floor: pending limits");
+}
+
+latency_floor::~latency_floor() {
+  // No task callback runs once the drain completed; then the last PubAcks are awaited.
+  if (natsSubscription_Drain(state_->sub) == NATS_OK)
+    (void)natsSubscription_WaitForDrainCompletion(state_->sub, 5000);
+  natsSubscription_Destroy(state_->sub);
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = 5000;
+  (void)js_PublishAsyncComplete(state_->client->js(), &po);
+  state_->client.reset();
+  std::lock_guard guard{state_->ctx.f.mtx};
+  for (auto& [id, task] : state_->ctx.f.tasks)
+    natsMsg_Destroy(task);
+}
+
+void latency_floor::check_healthy() const {
+  auto& f = state_->ctx.f;
+  if (f.failed.load() == 0)
+    return;
+  std::lock_guard guard{f.mtx};
+  die("latency floor: " + std::to_string(f.failed.load())
+      + " tasks without a stored result (first "
+        "error: "
+      + f.first_error + ")");
+}
 
 double run_raw_pipeline(const std::string& url, int n, int batch, int round) {
   js_client c{url, publish_options()};

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace smith::bench {
@@ -50,5 +51,29 @@ double run_careful_worker(const std::string& url, int n, int round, const carefu
 /// echo them on blfl.result.<id>, the task id as both Nats-Msg-Ids, streams (BLFL_*) at the
 /// server's defaults. What the same guarantees cost with no wire format around them.
 double run_like_for_like_plain(const std::string& url, int n, int round);
+
+/// The latency floor: the careful worker with nothing between the server and it, for
+/// latency_bench. A push consumer hands each task over as the server stores it, on nats.c's
+/// delivery thread, which publishes the echo at once (SendAsap) with Nats-Msg-Id result-<id>
+/// and acks the task from the result's PubAck handler. Tasks go to task_prefix.<id> (a work
+/// queue, BLAT_TASKS), results come on result_prefix.<id> (BLAT_RESULTS); both streams at the
+/// server's defaults. It serves from construction to destruction, on a connection of its own.
+class latency_floor {
+public:
+  static constexpr const char* task_prefix = "blat.task";
+  static constexpr const char* result_prefix = "blat.result";
+
+  explicit latency_floor(const std::string& url);
+  ~latency_floor();
+  latency_floor(const latency_floor&) = delete;
+  latency_floor& operator=(const latency_floor&) = delete;
+
+  /// Dies if a result failed to store or was acked wrong.
+  void check_healthy() const;
+
+private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
 
 } // namespace smith::bench
