@@ -12,9 +12,7 @@
 
 namespace smith::transport {
 
-namespace {
-
-expected<msg_handle> make_msg(const outgoing& out, const char* reply = nullptr) {
+expected<msg_handle> nats_message(const outgoing& out, const char* reply) {
   natsMsg* raw = nullptr;
   auto st = natsMsg_Create(&raw, out.subject.c_str(), reply, out.body.data(),
                            static_cast<int>(out.body.size()));
@@ -29,8 +27,6 @@ expected<msg_handle> make_msg(const outgoing& out, const char* reply = nullptr) 
       return from_nats(s, "set header " + key);
   return m;
 }
-
-} // namespace
 
 expected<outgoing> task_message(const wire::subjects& names, std::string_view role,
                                 const wire::task& t, const task_headers& extra) {
@@ -92,7 +88,7 @@ struct publisher::state {
   // Publishes waiting for room and wait_complete() callers: told when pending drops.
   std::condition_variable room;
   int room_waiters = 0;
-  // The expiry thread: told when the first message starts waiting, and to stop.
+  // The expiry thread: told to stop, and otherwise never told anything (see expire_loop).
   std::condition_variable expiry;
   bool stop = false;
   // By the id in the reply subject: ids grow, and with one ack_timeout so do the deadlines.
@@ -118,11 +114,13 @@ struct publisher::state {
     return w;
   }
 
-  void completed(std::int64_t n) {
+  /// Returns whether nothing is pending any more.
+  bool completed(std::int64_t n) {
     std::lock_guard guard{mtx};
     pending -= n;
     if (room_waiters > 0)
       room.notify_all();
+    return pending == 0;
   }
 
   bool idle() {
@@ -130,10 +128,11 @@ struct publisher::state {
     return pending == 0;
   }
 
-  void complete(const waiting& w, const expected<publish_ack>& outcome) {
+  /// Reports the outcome; returns whether nothing is pending any more.
+  bool complete(const waiting& w, const expected<publish_ack>& outcome) {
     if (on_complete)
       on_complete(w.ref, w.msg_id, outcome);
-    completed(1);
+    return completed(1);
   }
 };
 
@@ -175,10 +174,10 @@ publisher::~publisher() {
 
 void publisher::on_ack(state& st, std::uint64_t id, msg_handle ack) {
   // An ack after its timeout finds nothing: the caller was told, and publishes it again.
-  if (auto w = st.take(id))
-    st.complete(*w, read_pub_ack(ack.get(), w->subject));
+  auto w = st.take(id);
+  bool quiet = w ? st.complete(*w, read_pub_ack(ack.get(), w->subject)) : st.idle();
   st.acks_read.add(std::move(ack));
-  if (st.idle()) { // nothing more to come for now: a quiet publisher holds no messages
+  if (quiet) { // nothing more to come for now: a quiet publisher holds no messages
     st.acks_read.release();
     std::lock_guard guard{st.sent_mtx};
     st.sent.release();
@@ -189,8 +188,11 @@ void publisher::expire_loop() {
   auto& st = *state_;
   std::unique_lock lock{st.mtx};
   while (!st.stop) {
+    // With nothing waiting, it sleeps one ack_timeout: a message that starts waiting later has
+    // its deadline no sooner than that wake-up, so no publish has to wake this thread (an idle
+    // worker would otherwise pay a thread switch per task for it).
     if (st.waiting_acks.empty()) {
-      st.expiry.wait(lock);
+      st.expiry.wait_for(lock, opts_.ack_timeout);
       continue;
     }
     auto now = state::clock_type::now();
@@ -214,7 +216,7 @@ namespace {
 
 expected<publish_ack> publish_on(jsCtx* js, const outgoing& msg,
                                  std::chrono::milliseconds timeout) {
-  auto m = make_msg(msg);
+  auto m = nats_message(msg);
   if (!m)
     return m.error();
   jsPubOptions po;
@@ -258,15 +260,12 @@ expected<void> publisher::publish_async(const outgoing& msg, std::uint64_t ref) 
                      NATS_TIMEOUT};
     }
     id = st.next_id++;
-    bool first = st.waiting_acks.empty();
     st.waiting_acks.emplace_hint(
       st.waiting_acks.end(), id,
       state::waiting{ref, msg.msg_id, msg.subject, state::clock_type::now() + opts_.ack_timeout});
     ++st.pending;
-    if (first)
-      st.expiry.notify_one();
   }
-  auto m = make_msg(msg, acks_->reply_for(id).c_str());
+  auto m = nats_message(msg, acks_->reply_for(id).c_str());
   auto st_pub = m ? natsConnection_PublishMsg(conn_->native(), m->get()) : NATS_OK;
   if (m && st_pub == NATS_OK) {
     std::lock_guard guard{st.sent_mtx};

@@ -57,6 +57,10 @@ struct task_headers {
 expected<outgoing> task_message(const wire::subjects& names, std::string_view role,
                                 const wire::task& t, const task_headers& extra = {});
 
+/// `out` as a nats.c message, `reply` its reply subject (none for nullptr): what a publisher
+/// sends. For code that publishes through nats.c itself (the benchmarks' hand-written loops).
+expected<msg_handle> nats_message(const outgoing& out, const char* reply = nullptr);
+
 /// The message for `r` on <prefix>.result.<role>.<id>, without a Nats-Msg-Id: the writer sets
 /// result_msg_id() of the task message it ends.
 outgoing result_message(const wire::subjects& names, std::string_view role, const wire::result& r,

@@ -19,14 +19,9 @@ namespace tp = smith::transport;
 
 namespace {
 
-natsMsg* message(const std::string& subject, const std::string& body, const std::string& msg_id,
-                 const std::string& type) {
-  natsMsg* m = nullptr;
-  check(natsMsg_Create(&m, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size())),
-        "message");
-  check(natsMsgHeader_Set(m, tp::wire::headers::msg_id, msg_id.c_str()), "Nats-Msg-Id");
-  check(natsMsgHeader_Set(m, tp::wire::headers::type, type.c_str()), "Smith-Type");
-  return m;
+// The loop sends what smith sends: transport's own messages, handed to nats.c.
+natsMsg* to_nats(const tp::outgoing& out) {
+  return must(tp::nats_message(out)).release();
 }
 
 } // namespace
@@ -53,7 +48,7 @@ double run_like_for_like(const std::string& url, const tp::connection& admin, in
     t.created_ms = tp::unix_ms();
     for (int i = 0; i < count; ++i) {
       t.id = prefix + std::to_string(i);
-      natsMsg* m = message(names.task("bench", t.type, t.id), tp::wire::encode(t), t.id, t.type);
+      natsMsg* m = to_nats(must(tp::task_message(names, "bench", t)));
       check(js_PublishMsgAsync(js, &m, nullptr), "publish task");
     }
     check(js_PublishAsyncComplete(js, nullptr), "publish complete");
@@ -77,8 +72,11 @@ double run_like_for_like(const std::string& url, const tp::connection& admin, in
     r.worker = worker;
     r.started_ms = started;
     r.finished_ms = tp::unix_ms();
-    return message(names.result("bench", r.id), tp::wire::encode(r), tp::result_msg_id(seq),
-                   t->type);
+    auto out = tp::result_message(names, "bench", r);
+    // As the dispatcher stores it (actors/dispatcher_outcome.cpp).
+    out.headers.emplace_back(tp::wire::headers::type, t->type);
+    out.msg_id = tp::result_msg_id(seq);
+    return to_nats(out);
   };
   return run_careful_worker(url, n, round, work);
 }
