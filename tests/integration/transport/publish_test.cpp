@@ -1,9 +1,11 @@
 #include "harness.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 using namespace smith::testing;
 
@@ -168,6 +170,30 @@ TEST_CASE("acks lost with the server time out, free their pending slots across r
   }
   // Buffered before the restart or retried after it: one stored message per id.
   CHECK(must(s.consumer()->info()).num_pending == 3u * per_round);
+}
+
+TEST_CASE("a publish made after the publisher sat idle times out at its ack_timeout, not later") {
+  using steady = std::chrono::steady_clock;
+  single_server s;
+  tp::publisher::options opts;
+  opts.ack_timeout = 300ms;
+  std::atomic<steady::rep> timed_out_at{0};
+  auto pub =
+    must(tp::publisher::create(s.conn, opts, [&](std::uint64_t, std::string_view, const auto& r) {
+      if (!r && r.error().code() == tp::errc::timeout)
+        timed_out_at = steady::now().time_since_epoch().count();
+    }));
+  s.server.kill();
+  REQUIRE(wait_until([&] { return !s.conn->connected(); }, 10s));
+  // The idle time is what this tests (the expiry thread wakes once an ack_timeout when nothing
+  // waits), not a wait for something to happen.
+  std::this_thread::sleep_for(3 * opts.ack_timeout + 50ms);
+  auto sent = steady::now();
+  must(pub->publish_async(must(tp::task_message(s.names, "test", make_task("idle-1")))));
+  REQUIRE(wait_until([&] { return timed_out_at.load() != 0; }, 5s));
+  auto took = steady::time_point{steady::duration{timed_out_at.load()}} - sent;
+  CHECK(took >= opts.ack_timeout);
+  CHECK(took < opts.ack_timeout + 250ms);
 }
 
 TEST_CASE("task_message refuses ids and types that cannot stand in a subject") {
