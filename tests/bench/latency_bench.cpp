@@ -188,8 +188,6 @@ args parse(int argc, char** argv) {
   return a;
 }
 
-} // namespace
-
 // One system measured: where its tasks go and where its results come from.
 struct target {
   std::string system;
@@ -200,6 +198,8 @@ struct target {
   std::optional<int> concurrency;
   std::unique_ptr<result_listener> listener;
 };
+
+} // namespace
 
 int main(int argc, char** argv) {
   auto a = parse(argc, argv);

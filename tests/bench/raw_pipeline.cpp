@@ -28,7 +28,9 @@ void check(natsStatus st, const char* what) {
     die(std::string{what} + ": " + natsStatus_GetText(st) + " " + nats_GetLastError(nullptr));
 }
 
-namespace {
+// Not anonymous: latency_floor::state holds some of these, and a class with external linkage
+// must not (GCC's -Wsubobject-linkage, an error in unity builds, where this file is included).
+namespace raw {
 
 using sub_ptr = std::unique_ptr<natsSubscription, decltype(&natsSubscription_Destroy)>;
 
@@ -183,11 +185,20 @@ void on_floor_task(natsConnection*, natsSubscription*, natsMsg* task, void* clos
   c->f.failed.fetch_add(1, std::memory_order_relaxed);
 }
 
-} // namespace
+} // namespace raw
+
+using raw::add_streams;
+using raw::in_flight;
+using raw::js_client;
+using raw::on_floor_task;
+using raw::on_result_ack;
+using raw::publish_options;
+using raw::publish_tasks;
+using raw::pull_subscribe;
 
 struct latency_floor::state {
-  floor_context ctx;
-  std::unique_ptr<js_client> client;
+  raw::floor_context ctx;
+  std::unique_ptr<raw::js_client> client;
   natsSubscription* sub = nullptr;
 };
 
