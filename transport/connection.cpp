@@ -253,6 +253,11 @@ void connection::close() {
   opts_.reset();
 }
 
+std::string connection::lost_reason() const {
+  std::lock_guard guard{mtx_};
+  return lost_;
+}
+
 void connection::emit(connection_event_kind kind, std::string detail) {
   // Listeners run outside mtx_ (they may add or remove listeners) but inside emit_mtx_, which
   // remove_listener waits for: a listener is never called after its removal returned.
@@ -300,9 +305,29 @@ void connection::on_reconnected(natsConnection*, void* self) {
   c->emit(connection_event_kind::reconnected, url);
 }
 
-void connection::on_closed(natsConnection*, void* self) {
+void connection::on_closed(natsConnection* nc, void* self) {
   auto* c = static_cast<connection*>(self);
-  c->emit(connection_event_kind::closed, {});
+  std::string why;
+  if (!c->closing_) {
+    // Not asked for: nats.c gave up (it does after the same login error twice in a row), and
+    // this connection will never send again. Its owner must know, and say why.
+    const char* last = nullptr;
+    auto st = nc != nullptr ? natsConnection_GetLastError(nc, &last) : NATS_OK;
+    why = st != NATS_OK ? natsStatus_GetText(st) : "closed by the NATS library";
+    if (last != nullptr && *last != '\0')
+      why += std::string{": "} + last;
+    // nats.c keeps the last error, not the refusal that made it stop.
+    why += ". Hint: reconnecting without limit, the NATS client gives up only when the server "
+           "refuses its login twice in a row: check the credentials (SMITH_NATS_USER and "
+           "_PASSWORD, _TOKEN, _CREDS or _CREDS_DATA) and the server's log";
+    SMITH_LOG(log(), error, "nats connection closed for good", {"error_type", "nats"},
+              {"error", why});
+  }
+  {
+    std::lock_guard guard{c->mtx_};
+    c->lost_ = why;
+  }
+  c->emit(connection_event_kind::closed, std::move(why));
   std::lock_guard guard{c->mtx_};
   c->closed_ = true;
   c->closed_cv_.notify_all();

@@ -30,7 +30,9 @@ enum class connection_event_kind : std::uint8_t {
   disconnected,
   /// The link is back (also sent once when a first connect that was retried succeeds).
   reconnected,
-  /// The connection is closed for good.
+  /// The connection is closed for good. `detail` is empty when this process closed it (close,
+  /// drain); otherwise the library gave up on its own (the server refused the login twice in a
+  /// row) and `detail` says why.
   closed,
   /// The server or the library reported an asynchronous error (slow consumer, permissions).
   async_error,
@@ -66,6 +68,10 @@ public:
 
   /// The URL of the server in use, empty while disconnected.
   std::string connected_url() const;
+
+  /// Why the library closed the connection for good on its own (see
+  /// connection_event_kind::closed); empty while it has not.
+  std::string lost_reason() const;
 
   /// Times the connection came back after a loss.
   std::uint64_t reconnects() const noexcept {
@@ -150,6 +156,7 @@ private:
   mutable std::mutex mtx_;
   std::condition_variable closed_cv_;
   bool closed_ = false;
+  std::string lost_; // guarded by mtx_: why the library closed the connection, if it did
   std::uint64_t next_token_ = 1;
   std::map<std::uint64_t, listener> listeners_;
   std::mutex emit_mtx_;      // held while listeners are called

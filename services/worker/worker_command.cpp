@@ -10,6 +10,7 @@
 #include "actors/worker.hpp"
 #include "services/common/http_server.hpp"
 #include "services/common/logging.hpp"
+#include "services/common/lost_connection.hpp"
 #include "services/common/service_setup.hpp"
 #include "services/common/signals.hpp"
 #include "services/worker/log.hpp"
@@ -63,6 +64,7 @@ struct process_state {
   std::condition_variable cv;
   bool stop_requested = false;
   std::string gave_up; // the root supervisor's reason, empty while healthy
+  std::string lost;    // why the NATS connection closed for good, empty while it has not
   std::atomic<bool> healthy{true};
   std::atomic<bool> bound{false};
   std::atomic<bool> draining{false};
@@ -149,6 +151,14 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
     common::create_missing_topology(**conn, *tc, log());
 
   process_state ps;
+  // A connection nats.c closed on its own never comes back: the process is of no use, so it
+  // goes unhealthy and exits, saying why.
+  common::lost_connection_watch watch{*conn, [&ps](const std::string& why) {
+                                        ps.healthy = false;
+                                        std::lock_guard guard{ps.mtx};
+                                        ps.lost = why;
+                                        ps.cv.notify_all();
+                                      }};
   auto stats = std::make_shared<actors::metrics>(o.role, *max_types);
   // With handler processes every type the binary does not handle itself goes to them.
   auto pool = make_handler_pool(o.handlers, o.role, o.concurrency);
@@ -265,11 +275,17 @@ int run_worker(const worker_options& o, actors::handler_registry registry) {
   signals.detach(); // blocked in sigwait when the process ends another way
 
   std::unique_lock lock{ps.mtx};
-  ps.cv.wait(lock, [&ps] { return ps.stop_requested || !ps.gave_up.empty(); });
-  if (!ps.gave_up.empty()) {
+  ps.cv.wait(lock, [&ps] { return ps.stop_requested || !ps.gave_up.empty() || !ps.lost.empty(); });
+  if (!ps.gave_up.empty() || !ps.lost.empty()) {
     lock.unlock();
-    SMITH_LOG(log(), error, "supervisor gave up; exiting so the orchestrator replaces this task",
-              {"error_type", "restart_intensity"}, {"error", ps.gave_up});
+    if (!ps.gave_up.empty())
+      SMITH_LOG(log(), error, "supervisor gave up; exiting so the orchestrator replaces this task",
+                {"error_type", "restart_intensity"}, {"error", ps.gave_up});
+    else
+      SMITH_LOG(log(), error,
+                "the NATS connection closed for good; exiting so the orchestrator replaces this "
+                "task",
+                {"error_type", "nats_closed"}, {"error", ps.lost});
     // /health answers 503 for a moment before the process goes.
     std::this_thread::sleep_for(exit_grace);
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
@@ -374,18 +390,6 @@ int worker_main(int argc, char** argv, actors::handler_registry registry) {
     std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
     return 1;
   }
-}
-
-void add_health_command(CLI::App& app) {
-  auto url = std::make_shared<std::string>("http://127.0.0.1:8080/health");
-  auto* cmd = app.add_subcommand("health", "Exit 0 when /health answers 200, else 1");
-  cmd->add_option("--url", *url, "Health URL")->capture_default_str();
-  cmd->callback([url] {
-    auto status = common::http_get_status(*url, 2000);
-    if (status != 200)
-      std::fprintf(stderr, "smith health: %s answered %d\n", url->c_str(), status);
-    throw CLI::RuntimeError(status == 200 ? 0 : 1);
-  });
 }
 
 } // namespace smith::services::worker

@@ -198,3 +198,23 @@ TEST_CASE("a handler process cannot find the credentials either; a file is refus
   CHECK(out["found"].empty());
   CHECK(out["errors"].dump().find("Permission denied") != std::string::npos);
 }
+
+TEST_CASE("a worker whose login the server refuses exits 3 and says why, instead of idling on a "
+          "closed connection") {
+  server_options o;
+  o.extra_config = "authorization { user: smith, password: right }";
+  nats_server server{o};
+  temp_dir dir{"refused"};
+  worker_process w{server.url(),
+                   dir,
+                   {},
+                   {{"SMITH_NATS_USER", "smith"},
+                    {"SMITH_NATS_PASSWORD", "wrong"},
+                    {"SMITH_EXIT_GRACE", "100ms"}}};
+  REQUIRE_MESSAGE(wait_until([&] { return !w.process.running(); }, 30s), w.log_text());
+  auto log = w.log_text();
+  CHECK_MESSAGE(w.process.describe_exit() == "exited with status 3", log);
+  CHECK_MESSAGE(log.find("nats connection closed for good") != std::string::npos, log);
+  CHECK_MESSAGE(log.find("\"error_type\":\"nats_closed\"") != std::string::npos, log);
+  CHECK_MESSAGE(log.find("refuses its login twice") != std::string::npos, log); // the hint
+}
