@@ -153,6 +153,17 @@ void on_result_ack(jsCtx*, natsMsg* result, jsPubAck* pa, jsPubAckErr* pae, void
   natsMsg_Destroy(result);
 }
 
+// The echo of `task` on `subject`, stored under `msg_id`: what both hand-written workers send
+// back for a task, as smith does for its tasks (the result carries the task's 256 B).
+natsStatus echo_result(natsMsg** result, natsMsg* task, const std::string& subject,
+                       const char* msg_id) {
+  auto st = natsMsg_Create(result, subject.c_str(), nullptr, natsMsg_GetData(task),
+                           natsMsg_GetDataLength(task));
+  if (st == NATS_OK)
+    st = natsMsgHeader_Set(*result, "Nats-Msg-Id", msg_id);
+  return st;
+}
+
 // The floor's task handler, on the push subscription's delivery thread.
 struct floor_context {
   in_flight f;
@@ -165,10 +176,8 @@ void on_floor_task(natsConnection*, natsSubscription*, natsMsg* task, void* clos
   auto id = subject.substr(subject.rfind('.') + 1);
   auto msg_id = "result-" + id;
   natsMsg* result = nullptr;
-  auto st = natsMsg_Create(&result, (std::string{latency_floor::result_prefix} + "." + id).c_str(),
-                           nullptr, natsMsg_GetData(task), natsMsg_GetDataLength(task));
-  if (st == NATS_OK)
-    st = natsMsgHeader_Set(result, "Nats-Msg-Id", msg_id.c_str());
+  auto st = echo_result(&result, task, std::string{latency_floor::result_prefix} + "." + id,
+                        msg_id.c_str());
   if (st == NATS_OK) {
     {
       std::lock_guard guard{c->f.mtx};
@@ -188,6 +197,7 @@ void on_floor_task(natsConnection*, natsSubscription*, natsMsg* task, void* clos
 } // namespace raw
 
 using raw::add_streams;
+using raw::echo_result;
 using raw::in_flight;
 using raw::js_client;
 using raw::on_floor_task;
@@ -245,9 +255,7 @@ void latency_floor::check_healthy() const {
     return;
   std::lock_guard guard{f.mtx};
   die("latency floor: " + std::to_string(f.failed.load())
-      + " tasks without a stored result (first "
-        "error: "
-      + f.first_error + ")");
+      + " tasks without a stored result (first error: " + f.first_error + ")");
 }
 
 double run_raw_pipeline(const std::string& url, int n, int batch, int round) {
@@ -365,13 +373,8 @@ double run_like_for_like_plain(const std::string& url, int n, int round) {
   work.result_for = [](natsMsg* task) {
     const char* id = nullptr;
     check(natsMsgHeader_Get(task, "Nats-Msg-Id", &id), "task id");
-    auto subject = std::string{"blfl.result."} + id;
     natsMsg* result = nullptr;
-    // An echo, as smith's tasks are: the result carries the task's 256 B back.
-    check(natsMsg_Create(&result, subject.c_str(), nullptr, natsMsg_GetData(task),
-                         natsMsg_GetDataLength(task)),
-          "result");
-    check(natsMsgHeader_Set(result, "Nats-Msg-Id", id), "result id");
+    check(echo_result(&result, task, std::string{"blfl.result."} + id, id), "result");
     return result;
   };
   return run_careful_worker(url, n, round, work);
